@@ -1,0 +1,48 @@
+"""What every page shares: security headers, navigation per role, the language switch."""
+
+from __future__ import annotations
+
+from flask import Flask, request
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+
+# (endpoint, label, roles that see it; None = everyone signed in)
+NAVIGATION = (
+    ("lms.home", _l("Home"), None),
+    ("admin.users", _l("Users"), ("admin",)),
+    ("admin.units", _l("Units"), ("admin",)),
+    ("admin.institutions", _l("Institutions"), ("admin",)),
+    ("admin.tokens", _l("API tokens"), ("admin",)),
+    ("admin.audit", _l("Audit log"), ("admin",)),
+)
+
+
+def navigation() -> list[tuple[str, str]]:
+    if not current_user.is_authenticated:
+        return []
+    return [(endpoint, label) for endpoint, label, roles in NAVIGATION
+            if roles is None or current_user.has_role(*roles)]
+
+
+def security_headers(response):
+    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    if request.endpoint and not request.endpoint.startswith("static"):
+        # Pages carry personal data: never store them in shared caches.
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def init_app(app: Flask) -> None:
+    app.after_request(security_headers)
+    from lms.forms import ROLE_LABELS
+
+    app.context_processor(lambda: {"navigation": navigation(), "role_labels": ROLE_LABELS})
