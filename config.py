@@ -90,6 +90,7 @@ class Config:
         for key in ("MAIL_SERVER", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_SENDER"):
             if env.get(f"LMS_{key}"):
                 setattr(self, key, env[f"LMS_{key}"])
+        self.PROXY_HOPS = int(env.get("LMS_PROXY_HOPS") or 0)
         if env.get("LMS_MAIL_PORT"):
             self.MAIL_PORT = int(env["LMS_MAIL_PORT"])
         self.SECRET_KEY = env.get("LMS_SECRET_KEY") or self._fallback_secret()

@@ -24,6 +24,11 @@ def create_app(env_name: str | None = None, overrides: dict | None = None) -> Fl
     if overrides:
         app.config.update(overrides)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if app.config.get("PROXY_HOPS"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     from lms import errors, extensions, i18n, jobs, web
     from lms.auth.session import init_login
@@ -40,6 +45,7 @@ def create_app(env_name: str | None = None, overrides: dict | None = None) -> Fl
     errors.init_app(app)
 
     from lms.admin.views import bp as admin_bp
+    from lms.api import bp as api_bp
     from lms.auth.views import bp as auth_bp
     from lms.cli import register_cli
     from lms.views import bp as lms_bp
@@ -47,5 +53,6 @@ def create_app(env_name: str | None = None, overrides: dict | None = None) -> Fl
     app.register_blueprint(lms_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(api_bp)
     register_cli(app)
     return app

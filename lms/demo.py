@@ -5,14 +5,13 @@ Running it again changes nothing that already exists, so it is safe on every ``m
 
 from __future__ import annotations
 
-
 from sqlalchemy import select
 
 from lms import services
 from lms.extensions import db
 from lms.models import Institution, OrgUnit, User
 
-DEMO_PASSWORD = "bangkom-demo-2026"
+DEMO_PASSWORD = "bangkom-demo-2026"  # noqa: S105 - published demo login
 
 UNITS = [
     # code, name, kind, parent code

@@ -68,7 +68,8 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error):
-        return render_error(error.code or 500)
+        custom = error.description if error.description != type(error).description else None
+        return render_error(error.code or 500, custom)
 
     @app.errorhandler(Exception)
     def unexpected(error):

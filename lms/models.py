@@ -17,7 +17,6 @@ from sqlalchemy import (
     Index,
     String,
     Text,
-    func,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 

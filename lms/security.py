@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import secrets
 
@@ -29,10 +30,8 @@ def verify_password(password_hash: str | None, password: str) -> bool:
     hasher = _hasher()
     if not password_hash:
         dummy = current_app.extensions.setdefault("bangkom.dummy_hash", hasher.hash(secrets.token_hex(8)))
-        try:
+        with contextlib.suppress(VerificationError):
             hasher.verify(dummy, password)
-        except VerificationError:
-            pass
         return False
     try:
         return hasher.verify(password_hash, password)

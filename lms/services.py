@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
@@ -198,12 +197,12 @@ def check_profile(data: Mapping[str, Any], *, user: User | None = None) -> tuple
             errors[field] = _l("This choice does not exist.")
 
     others = select(User.id).where(User.id != user.id) if user is not None else select(User.id)
-    if "email" not in errors and clean.get("email") and (user is None or clean["email"] != user.email):
-        if db.session.scalar(others.where(User.email == clean["email"])):
-            errors["email"] = _l("Another account already uses this e-mail address.")
-    if "nip" not in errors and clean.get("nip") and (user is None or clean["nip"] != user.nip):
-        if db.session.scalar(others.where(User.nip == clean["nip"])):
-            errors["nip"] = _l("Another account already has this NIP.")
+    if ("email" not in errors and clean.get("email") and (user is None or clean["email"] != user.email)
+            and db.session.scalar(others.where(User.email == clean["email"]))):
+        errors["email"] = _l("Another account already uses this e-mail address.")
+    if ("nip" not in errors and clean.get("nip") and (user is None or clean["nip"] != user.nip)
+            and db.session.scalar(others.where(User.nip == clean["nip"]))):
+        errors["nip"] = _l("Another account already has this NIP.")
     return clean, errors
 
 
@@ -374,7 +373,7 @@ def complete_password_reset(token: str, new_password: str) -> User:
 
 # ---------------------------------------------------------------- API tokens
 
-TOKEN_PREFIX = "bkm_"
+TOKEN_PREFIX = "bkm_"  # noqa: S105 - a visible prefix, not a secret
 
 
 def create_api_token(user: User, *, name: str, scopes: Iterable[str], actor: User | None,
@@ -410,6 +409,14 @@ def token_for_secret(secret: str) -> ApiToken | None:
     if token is None or not token.is_usable or not token.user.is_active:
         return None
     return token
+
+
+def touch_token(token: ApiToken) -> None:
+    """Record when a token was last used (at most once a minute, so busy clients do not write per call)."""
+    now = aware_utcnow()
+    if token.last_used_at is None or now - token.last_used_at > dt.timedelta(minutes=1):
+        token.last_used_at = now
+        db.session.commit()
 
 
 # ---------------------------------------------------------------- org units and institutions

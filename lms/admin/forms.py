@@ -18,7 +18,6 @@ from lms.forms import ROLE_LABELS, options
 from lms.models import INSTITUTION_KINDS, JABATAN_TYPES, PANGKAT, PPPK_GOLONGAN, ROLES, TOKEN_SCOPES
 
 
-
 def optional_int(value):
     if value in (None, "", "None"):
         return None

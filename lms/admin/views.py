@@ -165,7 +165,7 @@ def user_send_reset(user_id: int):
         else:
             services.audit("user.reset_sent", user, actor=current_user, summary=user.email)
             db.session.commit()
-            _, token = found
+            token = found[1]
             link = f"{current_app.config['BASE_URL']}{url_for('auth.reset_password', token=token)}"
             body = render_template("mail/password_reset.txt", user=user, link=link,
                                    hours=current_app.config["PASSWORD_RESET_HOURS"])
