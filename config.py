@@ -86,7 +86,8 @@ class Config:
         self.BSRE_USER = env.get("LMS_BSRE_USER") or ""
         self.BSRE_PASSWORD = env.get("LMS_BSRE_PASSWORD") or ""
         self.TSA_URL = env.get("LMS_TSA_URL") or ""
-        self.DEBUG = _flag(env.get("LMS_DEBUG") or env.get("FLASK_DEBUG"), type(self).DEBUG)
+        # Either variable turns debug on: ``flask run`` starts the interactive debugger on FLASK_DEBUG alone.
+        self.DEBUG = _flag(env.get("LMS_DEBUG"), type(self).DEBUG) or _flag(env.get("FLASK_DEBUG"), False)
         for key in ("MAIL_SERVER", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_SENDER"):
             if env.get(f"LMS_{key}"):
                 setattr(self, key, env[f"LMS_{key}"])
@@ -157,6 +158,8 @@ class ProductionConfig(Config):
             found.append("Set LMS_SIGNING_P12 (the issuer's PKCS#12 key) or LMS_BSRE_URL (a BSrE gateway).")
         if self.SIGNING_P12 and Path(self.SIGNING_P12).resolve() == Path(self.DEV_SIGNING_P12).resolve():
             found.append("LMS_SIGNING_P12 points at the development test signer, which is not for production.")
+        elif self.SIGNING_P12 and not Path(self.SIGNING_P12).is_file():
+            found.append(f"LMS_SIGNING_P12 names {self.SIGNING_P12}, which does not exist or is not a file.")
         return found
 
 

@@ -30,7 +30,7 @@ def create_app(env_name: str | None = None, overrides: dict | None = None) -> Fl
         hops = app.config["PROXY_HOPS"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
-    from lms import errors, extensions, i18n, jobs, web
+    from lms import errors, extensions, i18n, jobs, storage, web
     from lms.auth.session import init_login
 
     extensions.db.init_app(app)
@@ -41,6 +41,7 @@ def create_app(env_name: str | None = None, overrides: dict | None = None) -> Fl
     i18n.init_app(app)
     init_login(app)
     jobs.init_app(app)
+    storage.init_app(app)
     web.init_app(app)
     errors.init_app(app)
 
@@ -55,4 +56,9 @@ def create_app(env_name: str | None = None, overrides: dict | None = None) -> Fl
     app.register_blueprint(admin_bp)
     app.register_blueprint(api_bp)
     register_cli(app)
+
+    # Feature packages; dependencies point one way: certificates → courses → lms.
+    import courses.views
+
+    courses.views.init_app(app)
     return app

@@ -12,7 +12,7 @@ from flask import Blueprint, abort, g, jsonify, request
 from flask_babel import gettext as _
 
 from lms import services
-from lms.extensions import csrf
+from lms.extensions import csrf, db
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)  # the API authenticates with bearer tokens, never with the session cookie
@@ -43,6 +43,7 @@ def current_token():
             if token is None:
                 abort(401, description=_("The API token is unknown, revoked or expired."))
             services.touch_token(token)
+            db.session.commit()
         g.api_token = token
     return g.api_token
 

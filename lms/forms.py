@@ -21,6 +21,9 @@ ROLE_LABELS = {
 }
 
 
+GENDER_LABELS = {"L": _l("Male (L)"), "P": _l("Female (P)")}
+
+
 class EmptyForm(FlaskForm):
     """Guards a button-only action (deactivate, revoke, sign out) with a CSRF token."""
 
@@ -40,7 +43,7 @@ class ProfileForm(FlaskForm):
                              description=_l("For example S.Kom., M.T."))
     birth_place = StringField(_l("Place of birth"), validators=[Optional(), Length(max=100)])
     birth_date = DateField(_l("Date of birth"), validators=[Optional()])
-    gender = SelectField(_l("Gender"), choices=options([("", "—"), *[(g, g) for g in GENDERS]]),
+    gender = SelectField(_l("Gender"), choices=options([("", "—"), *[(g, GENDER_LABELS[g]) for g in GENDERS]]),
                          validators=[Optional()])
     phone = StringField(_l("Phone"), validators=[Optional(), Length(max=30)])
     locale = SelectField(_l("Language"), choices=options([("id", "Bahasa Indonesia"), ("en", "English")]))

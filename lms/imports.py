@@ -70,6 +70,21 @@ def parse_date(value: str) -> dt.date:
     raise ValueError(value)
 
 
+def _refusing_csv_errors(reader) -> Iterator[list[str]]:
+    """The reader's records; one the csv module cannot read (typically a quote mark never closed, which
+    swallows the rest of the file into one huge cell) refuses the file instead of crashing."""
+    while True:
+        start = reader.line_num + 1
+        try:
+            values = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise ImportRefused(_l("Line %(line)s cannot be read (%(why)s). Look for a quote mark (\") that is "
+                                   "never closed.", line=start, why=str(exc))) from None
+        yield values
+
+
 def read_rows(stream: IO[bytes]) -> Iterator[tuple[int, dict[str, str]]]:
     """(line number, row) pairs of a UTF-8 CSV with a header; ``;`` or ``,`` separated."""
     raw = stream.read()
@@ -80,7 +95,7 @@ def read_rows(stream: IO[bytes]) -> Iterator[tuple[int, dict[str, str]]]:
                                "\"CSV UTF-8\" and try again.")) from None
     first_line = text.split("\n", 1)[0]
     delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    reader = _refusing_csv_errors(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     try:
         header = [h.strip().lower() for h in next(reader)]
     except StopIteration:

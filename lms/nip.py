@@ -105,7 +105,7 @@ def parse(
     today = today or dt.date.today()
     if not nip:
         raise InvalidNip(_l("NIP is empty."))
-    if not nip.isdigit():
+    if not (nip.isascii() and nip.isdigit()):  # str.isdigit() also accepts "²" and full-width digits
         raise InvalidNip(_l("A NIP contains digits only."))
     if len(nip) != 18:
         raise InvalidNip(_l("A NIP has 18 digits; this one has %(count)s.", count=len(nip)))

@@ -416,7 +416,7 @@ def touch_token(token: ApiToken) -> None:
     now = aware_utcnow()
     if token.last_used_at is None or now - token.last_used_at > dt.timedelta(minutes=1):
         token.last_used_at = now
-        db.session.commit()
+        db.session.flush()
 
 
 # ---------------------------------------------------------------- org units and institutions

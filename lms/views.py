@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, select, text
 
-from lms import services
+from lms import services, web
 from lms.extensions import db
 from lms.forms import LanguageForm, ProfileForm
 from lms.models import AuditEvent, Institution, OrgUnit, User
@@ -32,7 +32,7 @@ def home():
         context["recent"] = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(8)).all()
     missing = [label for label, value in ((_("date of birth"), current_user.birth_date),
                                            (_("phone"), current_user.phone)) if not value]
-    return render_template("lms/home.html", missing_profile=missing, **context)
+    return render_template("lms/home.html", missing_profile=missing, sections=web.home_sections(), **context)
 
 
 @bp.route("/bahasa", methods=["POST"])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask, current_app, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -22,10 +22,28 @@ NAVIGATION = (
 )
 
 
+def add_navigation(app: Flask, endpoint: str, label, roles: tuple[str, ...] | None, *, position: int) -> None:
+    """Feature packages put their entries into the navigation of the app they are wired into."""
+    entries = app.extensions.setdefault("bangkom.navigation", list(NAVIGATION))
+    if all(entry[0] != endpoint for entry in entries):
+        entries.insert(position, (endpoint, label, roles))
+
+
+def add_home_section(app: Flask, role: str, render) -> None:
+    """``render()`` returns the HTML of the home-page card for ``role`` (replacing its empty state)."""
+    app.extensions.setdefault("bangkom.home_sections", {})[role] = render
+
+
+def home_sections() -> dict[str, str]:
+    sections = current_app.extensions.get("bangkom.home_sections", {})
+    return {role: render() for role, render in sections.items() if current_user.has_role(role)}
+
+
 def navigation() -> list[tuple[str, str]]:
     if not current_user.is_authenticated:
         return []
-    return [(endpoint, label) for endpoint, label, roles in NAVIGATION
+    entries = current_app.extensions.get("bangkom.navigation", NAVIGATION)
+    return [(endpoint, label) for endpoint, label, roles in entries
             if roles is None or current_user.has_role(*roles)]
 
 

@@ -17,6 +17,11 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from lms.forms import ROLE_LABELS, options
 from lms.models import INSTITUTION_KINDS, JABATAN_TYPES, PANGKAT, PPPK_GOLONGAN, ROLES, TOKEN_SCOPES
 
+INSTITUTION_KIND_LABELS = {
+    "universitas": _l("University"), "politeknik": _l("Polytechnic"), "lembaga": _l("Institute"),
+    "lainnya": _l("Other"),
+}
+
 
 def optional_int(value):
     if value in (None, "", "None"):
@@ -84,7 +89,7 @@ class UnitForm(FlaskForm):
 class InstitutionForm(FlaskForm):
     code = StringField(_l("Code"), validators=[DataRequired(), Length(max=40)])
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
-    kind = SelectField(_l("Kind"), choices=options([(k, k.capitalize()) for k in INSTITUTION_KINDS]))
+    kind = SelectField(_l("Kind"), choices=options([(k, INSTITUTION_KIND_LABELS[k]) for k in INSTITUTION_KINDS]))
     city = StringField(_l("City"), validators=[Optional(), Length(max=100)])
     website = StringField(_l("Website"), validators=[Optional(), Length(max=200)])
     is_active = BooleanField(_l("Active"), default=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import String, cast, func, or_, select
@@ -167,9 +168,11 @@ def user_send_reset(user_id: int):
             db.session.commit()
             token = found[1]
             link = f"{current_app.config['BASE_URL']}{url_for('auth.reset_password', token=token)}"
-            body = render_template("mail/password_reset.txt", user=user, link=link,
-                                   hours=current_app.config["PASSWORD_RESET_HOURS"])
-            send_mail(user.email, _("Reset your Bangkom password"), body)
+            with force_locale(user.locale or current_app.config["BABEL_DEFAULT_LOCALE"]):  # the recipient's
+                body = render_template("mail/password_reset.txt", user=user, link=link,
+                                       hours=current_app.config["PASSWORD_RESET_HOURS"])
+                subject = _("Reset your Bangkom password")
+            send_mail(user.email, subject, body)
             flash(_("A password link was sent to %(email)s.", email=user.email), "success")
     return redirect(url_for("admin.user_edit", user_id=user.id))
 

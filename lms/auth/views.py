@@ -20,6 +20,10 @@ bp = Blueprint("auth", __name__, url_prefix="/akun")
 def account_key() -> str:
     """The account a sign-in attempt aims at, the same however the NIP or e-mail was typed."""
     login = (request.form.get("login") or "").strip().lower()
+    # One lock per account: failures by e-mail and by NIP count together (a lookup, not a hash).
+    user = services.find_by_login(login)
+    if user is not None:
+        return f"account:{user.id}"
     if "@" not in login:
         login = nip_rules.normalise(login)
     return f"account:{login}"

@@ -1,0 +1,1 @@
+"""Learning: catalog, versioned course content, uploads, enrolment and progress."""

@@ -1,0 +1,395 @@
+"""The access matrix: every route × every role, against an explicit table of what each one must answer.
+
+A new route without an entry in ``EXPECTED`` fails ``test_every_route_is_in_the_access_matrix``: whoever
+adds a route decides here who may open it. Objects named in URLs are created for each case; the "owner"
+role is a learner opening URLs of objects that are their own, "learner" one opening somebody else's.
+Whenever access is refused (403, 404, 405, sign-in), the database must be exactly as before.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import pytest
+from flask import g, request_started
+from sqlalchemy import func, select
+
+from lms import services
+from lms.extensions import db
+from lms.models import ApiToken, AuditEvent, OrgUnit, User
+
+PASSWORD = "correct horse 1"
+ROLES = ("anonymous", "learner", "trainer", "coauthor", "hr", "admin", "owner")
+METHODS = ("GET", "POST")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_request_globals():
+    """A fresh ``g`` for every request, as in production (conftest keeps one app context per test and
+    Flask reuses it for each request, which would carry the signed-in user from one client to the next)."""
+
+    def clear(_sender, **_extra):
+        for name in list(g):
+            g.pop(name, None)
+
+    with request_started.connected_to(clear):
+        yield
+
+
+@dataclass(frozen=True)
+class To:
+    """A redirect (302/303) to this path; ``{arg}`` is filled from the URL's arguments, None = anywhere."""
+
+    path: str | None = None
+    refusal: bool = False
+
+
+SIGN_IN = To("/akun/masuk", refusal=True)  # "sign in first": a refusal
+HOME = To("/")
+
+
+def anyone(status) -> dict:
+    return dict.fromkeys(ROLES, status)
+
+
+def signed_in(status) -> dict:
+    return {**anyone(status), "anonymous": SIGN_IN}
+
+
+def signed_out(status, otherwise=HOME) -> dict:
+    return {**anyone(otherwise), "anonymous": status}
+
+
+def admin_only(status) -> dict:
+    return {**anyone(403), "anonymous": SIGN_IN, "admin": status}
+
+
+# Every form below is POSTed without its fields (CSRF is off in the testing config): the answer says who
+# may act, the forms' own validation is tested elsewhere. Where one endpoint has several URL rules that
+# answer differently, "METHOD /rule" overrides the method's entry for that rule.
+EXPECTED: dict[str, dict[str, dict]] = {
+    "static": {"GET": anyone(200)},
+    "lms.home": {"GET": anyone(200)},
+    "lms.health": {"GET": anyone(200)},
+    "lms.set_language": {"POST": anyone(HOME)},
+    "lms.profile": {"GET": signed_in(200), "POST": signed_in(To("/profil"))},
+    "auth.login": {"GET": signed_out(200), "POST": signed_out(200)},
+    "auth.logout": {"POST": anyone(To("/akun/masuk"))},
+    "auth.forgot_password": {"GET": anyone(200), "POST": anyone(200)},
+    "auth.reset_password": {"GET": anyone(200), "POST": anyone(200)},
+    "auth.change_password": {"GET": signed_in(200), "POST": signed_in(200)},
+    "api.openapi": {"GET": anyone(200)},
+    "admin.users": {"GET": admin_only(200)},
+    "admin.user_new": {"GET": admin_only(200), "POST": admin_only(200)},
+    "admin.user_edit": {"GET": admin_only(200), "POST": admin_only(200)},
+    "admin.user_set_active": {"POST": admin_only(To("/admin/pengguna/{user_id}"))},
+    "admin.user_send_reset": {"POST": admin_only(To("/admin/pengguna/{user_id}"))},
+    "admin.users_import": {"GET": admin_only(200), "POST": admin_only(200)},
+    "admin.units": {"GET": admin_only(200)},
+    "admin.unit_edit": {"GET": admin_only(200), "POST": admin_only(200),
+                        "POST /admin/unit/<int:unit_id>": admin_only(To("/admin/unit"))},
+    "admin.institutions": {"GET": admin_only(200)},
+    "admin.institution_edit": {"GET": admin_only(200), "POST": admin_only(200),
+                               "POST /admin/institusi/<int:institution_id>": admin_only(To("/admin/institusi"))},
+    "admin.tokens": {"GET": admin_only(200), "POST": admin_only(200)},
+    "admin.token_revoke": {"POST": admin_only(To("/admin/token"))},
+    "admin.audit": {"GET": admin_only(200)},
+}
+
+
+class World:
+    """The objects URLs point at, created for one case; ``mine`` is whose objects they are."""
+
+    def __init__(self, make_user, role: str):
+        self.unit = services.save_unit(None, code="DINKES", name="Dinas Kesehatan", kind="unit", parent_id=None,
+                                       actor=None)
+        self.institution = services.save_institution(None, code="UNPAD", name="Universitas Padjadjaran",
+                                                     kind="universitas", actor=None)
+        db.session.commit()
+        roles = {"anonymous": None, "owner": "learner"}.get(role, role)
+        fields = {"hr": {"unit_id": self.unit.id}, "coauthor": {"institution_id": self.institution.id}}
+        self.actor = make_user(roles=(roles,), **fields.get(role, {})) if roles else None
+        self.mine = self.actor if role == "owner" else make_user(full_name="Pemilik Objek", password=None)
+        self.token, _secret = services.create_api_token(self.mine, name="SIMPEG", scopes=["records:read"],
+                                                        actor=None)
+        _user, self.reset_secret = services.request_password_reset(self.mine.email)
+        db.session.commit()
+
+
+# How each URL argument is filled; a new argument name needs a line here.
+ARGUMENTS = {
+    "user_id": lambda w: w.mine.id,
+    "token_id": lambda w: w.token.id,
+    "unit_id": lambda w: w.unit.id,
+    "institution_id": lambda w: w.institution.id,
+    "token": lambda w: w.reset_secret,
+    "filename": lambda w: "css/bangkom.css",
+}
+MISSING = {
+    "user_id": 999_999_999, "token_id": 999_999_999, "unit_id": 999_999_999, "institution_id": 999_999_999,
+    "token": "no-such-reset-link", "filename": "css/no-such-file.css",
+}
+
+
+def expected_for(endpoint, method, rule, role):
+    methods = EXPECTED[endpoint]
+    return methods.get(f"{method} {rule.rule}", methods[method])[role]
+
+
+def plain_methods(methods) -> list[str]:
+    return [key for key in methods if " " not in key]
+
+
+def rules_of(app, endpoint):
+    return [rule for rule in app.url_map.iter_rules() if rule.endpoint == endpoint]
+
+
+def url_for_rule(rule, world, missing=False) -> tuple[str, dict]:
+    values = {}
+    for name in sorted(rule.arguments - set(rule.defaults or {})):
+        assert name in ARGUMENTS, f"URL argument {name!r} of {rule.rule}: add how to fill it to ARGUMENTS"
+        values[name] = MISSING[name] if missing else ARGUMENTS[name](world)
+    path = rule.build(values, append_unknown=False)[1]
+    return path, values
+
+
+def snapshot() -> dict:
+    """Every row of every table, to prove that a refused request changed nothing."""
+    db.session.expire_all()
+    return {table.name: sorted(map(repr, db.session.execute(select(table)).all()))
+            for table in db.metadata.sorted_tables}
+
+
+def check_security_headers(response) -> None:
+    csp = response.headers.get("Content-Security-Policy", "")
+    assert "frame-ancestors 'none'" in csp
+    assert response.headers.get("X-Content-Type-Options") == "nosniff"
+    assert response.headers.get("X-Frame-Options") == "DENY"
+    assert response.headers.get("Referrer-Policy")
+
+
+def check(response, expected, values) -> None:
+    where = f"{response.request.method} {response.request.path}"
+    if isinstance(expected, To):
+        assert response.status_code in (302, 303), f"{where}: {response.status_code}, expected a redirect"
+        if expected.path is not None:
+            assert urlsplit(response.headers["Location"]).path == expected.path.format(**values), where
+    else:
+        assert response.status_code == expected, f"{where}: {response.status_code}, expected {expected}"
+
+
+def refused(expected) -> bool:
+    return expected == SIGN_IN or expected in (403, 404, 405)
+
+
+def cases():
+    for endpoint, methods in EXPECTED.items():
+        for method in plain_methods(methods):
+            for role in ROLES:
+                yield pytest.param(endpoint, method, role, id=f"{endpoint}-{method}-{role}")
+
+
+def open_as(app, client, world, role) -> None:
+    if role != "anonymous":
+        response = client.post("/akun/masuk", data={"login": world.actor.email, "password": PASSWORD})
+        assert response.status_code == 302
+
+
+def request(client, method, path):
+    if method == "GET":
+        response = client.get(path)
+    else:
+        response = client.post(path, data={"matrix": "1"})
+    response.get_data()  # read and close: static files are streamed from open files
+    response.close()
+    return response
+
+
+def test_every_route_is_in_the_access_matrix(app):
+    routes = {(rule.endpoint, method) for rule in app.url_map.iter_rules() for method in METHODS
+              if method in rule.methods}
+    listed = {(endpoint, method) for endpoint, methods in EXPECTED.items() for method in plain_methods(methods)}
+    assert not routes - listed, f"routes without an entry in EXPECTED (decide who may open them): " \
+                                f"{sorted(routes - listed)}"
+    assert not listed - routes, f"EXPECTED lists routes that do not exist: {sorted(listed - routes)}"
+    rules = {(rule.endpoint, rule.rule) for rule in app.url_map.iter_rules()}
+    for endpoint, methods in EXPECTED.items():
+        for key, by_role in methods.items():
+            assert set(by_role) == set(ROLES), (endpoint, key)
+            if " " in key:
+                assert (endpoint, key.split(" ", 1)[1]) in rules, f"{endpoint}: no rule {key}"
+    for rule in app.url_map.iter_rules():
+        unknown = rule.arguments - set(ARGUMENTS)
+        assert not unknown, f"{rule.rule}: add how to fill {sorted(unknown)} to ARGUMENTS and MISSING"
+
+
+@pytest.mark.parametrize(("endpoint", "method", "role"), list(cases()))
+def test_access_matrix(app, make_user, endpoint, method, role):
+    world = World(make_user, role)
+    client = app.test_client()
+    open_as(app, client, world, role)
+    rules = rules_of(app, endpoint)
+    assert rules, f"{endpoint} is no longer a route"
+    for rule in rules:
+        expected = expected_for(endpoint, method, rule, role)
+        path, values = url_for_rule(rule, world)
+        before = snapshot() if refused(expected) else None
+        response = request(client, method, path)
+        check(response, expected, values)
+        check_security_headers(response)
+        if before is not None:
+            assert snapshot() == before, f"{method} {path} was refused to {role} but changed the database"
+
+
+def missing_cases():
+    for endpoint, methods in EXPECTED.items():
+        if endpoint == "static":
+            continue
+        for method in plain_methods(methods):
+            for role in ("anonymous", "learner", "admin"):
+                yield pytest.param(endpoint, method, role, id=f"{endpoint}-{method}-{role}")
+
+
+@pytest.mark.parametrize(("endpoint", "method", "role"), list(missing_cases()))
+def test_urls_of_missing_objects_answer_404(app, make_user, endpoint, method, role):
+    """Who may open the page gets 404 for an object that does not exist; who may not still gets refused."""
+    rules = [rule for rule in rules_of(app, endpoint) if rule.arguments - set(rule.defaults or {})]
+    if not rules:
+        pytest.skip("no object in this URL")
+    world = World(make_user, role)
+    client = app.test_client()
+    open_as(app, client, world, role)
+    for rule in rules:
+        normal = expected_for(endpoint, method, rule, role)
+        expected = normal if refused(normal) else 404
+        path, values = url_for_rule(rule, world, missing=True)
+        before = snapshot()
+        response = request(client, method, path)
+        check(response, expected, values)
+        assert snapshot() == before
+
+
+def test_static_files_that_do_not_exist_answer_404(client):
+    assert client.get("/static/css/no-such-file.css").status_code == 404
+    assert client.get("/static/../config.py").status_code == 404
+
+
+def wrong_method_cases():
+    for endpoint, methods in EXPECTED.items():
+        for method in METHODS:
+            if method not in methods:
+                for role in ("anonymous", "admin"):
+                    yield pytest.param(endpoint, method, role, id=f"{endpoint}-{method}-{role}")
+
+
+@pytest.mark.parametrize(("endpoint", "method", "role"), list(wrong_method_cases()))
+def test_other_methods_answer_405(app, make_user, endpoint, method, role):
+    """A state change is never a GET, and pages that only show something accept no POST."""
+    world = World(make_user, role)
+    client = app.test_client()
+    open_as(app, client, world, role)
+    for rule in rules_of(app, endpoint):
+        path, values = url_for_rule(rule, world)
+        before = snapshot()
+        response = request(client, method, path)
+        check(response, 405, values)
+        assert snapshot() == before
+
+
+# ---------------------------------------------------------------- a learner knocking on admin doors
+
+
+@pytest.fixture
+def learner_client(app, make_user):
+    learner = make_user(email="pelajar@example.go.id")
+    client = app.test_client()
+    assert client.post("/akun/masuk", data={"login": learner.email, "password": PASSWORD}).status_code == 302
+    return client
+
+
+def count(model) -> int:
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def test_learner_cannot_deactivate_anyone(app, make_user, learner_client):
+    colleague = make_user(email="rekan@example.go.id")
+    events = count(AuditEvent)
+    response = learner_client.post(f"/admin/pengguna/{colleague.id}/status", data={"active": "0"})
+    assert response.status_code == 403
+    db.session.expire_all()
+    assert db.session.get(User, colleague.id).is_active
+    assert count(AuditEvent) == events
+    # …and the colleague can still sign in.
+    other = app.test_client()
+    assert other.post("/akun/masuk", data={"login": colleague.email, "password": PASSWORD}).status_code == 302
+
+
+def test_learner_cannot_create_accounts_or_grant_roles(learner_client):
+    users = count(User)
+    response = learner_client.post("/admin/pengguna/baru", data={
+        "email": "penyusup@example.go.id", "full_name": "Penyusup", "roles": ["admin"], "locale": "id"})
+    assert response.status_code == 403
+    assert count(User) == users
+    assert db.session.scalar(select(User).where(User.email == "penyusup@example.go.id")) is None
+
+
+def test_learner_cannot_give_themselves_the_admin_role(learner_client):
+    me = db.session.scalar(select(User).where(User.email == "pelajar@example.go.id"))
+    response = learner_client.post(f"/admin/pengguna/{me.id}", data={
+        "email": me.email, "full_name": me.full_name, "roles": ["learner", "admin"], "locale": "id"})
+    assert response.status_code == 403
+    db.session.expire_all()
+    assert db.session.get(User, me.id).roles == {"learner"}
+
+
+def test_learner_cannot_mint_or_revoke_api_tokens(make_user, learner_client):
+    owner = make_user(roles=("hr",))
+    token, secret = services.create_api_token(owner, name="SIMPEG", scopes=["records:read"], actor=None)
+    db.session.commit()
+    response = learner_client.post("/admin/token", data={
+        "email": "pelajar@example.go.id", "name": "mine", "scopes": ["records:read", "certificates:read"]})
+    assert response.status_code == 403
+    assert count(ApiToken) == 1
+    assert learner_client.post(f"/admin/token/{token.id}/cabut").status_code == 403
+    db.session.expire_all()
+    assert db.session.get(ApiToken, token.id).revoked_at is None
+    assert services.token_for_secret(secret) is not None
+
+
+def test_learner_cannot_move_units(learner_client):
+    unit = services.save_unit(None, code="BKD", name="Badan Kepegawaian Daerah", kind="unit", parent_id=None,
+                              actor=None)
+    db.session.commit()
+    response = learner_client.post(f"/admin/unit/{unit.id}", data={
+        "code": "BKD", "name": "Diganti", "kind": "unit", "parent_id": "", "is_active": "y"})
+    assert response.status_code == 403
+    db.session.expire_all()
+    assert db.session.get(OrgUnit, unit.id).name == "Badan Kepegawaian Daerah"
+
+
+def test_admin_can_do_what_the_learner_was_refused(app, make_user, login, client):
+    """The positive control of the tests above: the same requests do work for an administrator."""
+    colleague = make_user(email="rekan@example.go.id")
+    login(make_user(roles=("admin",)))
+    assert client.post(f"/admin/pengguna/{colleague.id}/status", data={"active": "0"}).status_code == 302
+    db.session.expire_all()
+    assert not db.session.get(User, colleague.id).is_active
+    response = client.post("/admin/pengguna/baru", data={
+        "email": "baru@example.go.id", "full_name": "Pegawai Baru", "roles": ["learner"], "locale": "id"})
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    assert db.session.scalar(select(User).where(User.email == "baru@example.go.id")) is not None
+
+
+def test_token_list_shows_tokens_without_their_secret(make_user, login, client):
+    owner = make_user(roles=("hr",))
+    _token, secret = services.create_api_token(
+        owner, name="SIMPEG", scopes=["records:read"], actor=None,
+        expires_at=dt.datetime.now(dt.UTC) + dt.timedelta(days=30))
+    db.session.commit()
+    login(make_user(roles=("admin",)))
+    page = client.get("/admin/token").get_data(as_text=True)
+    assert "SIMPEG" in page
+    assert secret not in page
+    assert secret[:12] in page, "the token's visible prefix identifies it"
