@@ -16,7 +16,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from courses.models import COMPETENCY_KINDS, JALUR, JENIS_DIKLAT, MANAGERIAL_COMPETENCIES
+from courses.models import JENIS_DIKLAT, MANAGERIAL_COMPETENCIES
 from lms.admin.forms import optional_int
 from lms.forms import options
 

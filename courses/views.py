@@ -753,6 +753,9 @@ def init_app(app) -> None:
     web.add_navigation(app, "courses.manage_list", _l("My courses"), ("trainer", "admin"), position=2)
     web.add_home_section(app, "learner", learner_home_section)
     web.add_home_section(app, "trainer", trainer_home_section)
+    from courses import demo
+
+    app.extensions.setdefault("bangkom.demo_seeders", []).append(demo.seed)
 
 
 

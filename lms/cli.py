@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
@@ -101,10 +101,13 @@ def demo_seed():
     from lms import demo
 
     logins = demo.seed()
+    # Feature packages add their own demo content (courses, certificates) after the people exist.
+    for seed in current_app.extensions.get("bangkom.demo_seeders", []):
+        seed()
     db.session.commit()
-    click.echo("Demo data ready. Sign in with:")
-    for role, login, password in logins:
-        click.echo(f"  {role:<9} {login:<34} {password}")
+    click.echo("Demo data ready. Sign in with (e-mail or NIP):")
+    for role, login, nip, password in logins:
+        click.echo(f"  {role:<9} {login:<32} {nip or '':<19} {password}")
 
 
 def register_cli(app: Flask) -> None:

@@ -87,5 +87,5 @@ def seed() -> list[tuple[str, str, str]]:
         if existing is None:
             services.create_user(roles=roles, password=DEMO_PASSWORD, unit_id=unit.id if unit else None,
                                  institution_id=inst.id if inst else None, **fields)
-        logins.append((label, fields.get("nip") or fields["email"], DEMO_PASSWORD))
+        logins.append((label, fields["email"], fields.get("nip"), DEMO_PASSWORD))
     return logins

@@ -33,6 +33,9 @@ def render_error(code: int, message: str | None = None, retry_after: int | None 
     message = message or default
     if wants_json():
         response = jsonify(error=title, message=message)
+        if code == 401:
+            # RFC 9110: a 401 names the scheme that would be accepted.
+            response.headers["WWW-Authenticate"] = 'Bearer realm="Bangkom API"'
     else:
         response = render_template("errors/error.html", code=code, title=title, message=message,
                                    retry_after=retry_after)

@@ -9,6 +9,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from flask import g
 
 _instance = tempfile.mkdtemp(prefix="bangkom-test-")
 os.environ["LMS_INSTANCE_PATH"] = _instance
@@ -55,6 +56,13 @@ def database_url():
 @pytest.fixture(scope="session")
 def app(database_url):
     app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": database_url})
+
+    @app.url_value_preprocessor
+    def fresh_request_globals(endpoint, values):
+        # A served request gets its own app context and so an empty ``g``; here requests share the
+        # test's context, so clear ``g`` first or the signed-in user of one request leaks into the next.
+        for name in list(vars(g)):
+            delattr(g, name)
     with app.app_context():
         upgrade()
         db.engine.dispose()

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import pytest
-from flask import g, request_started
 from sqlalchemy import func, select
 
 from lms import services
@@ -23,19 +22,6 @@ from lms.models import ApiToken, AuditEvent, OrgUnit, User
 PASSWORD = "correct horse 1"
 ROLES = ("anonymous", "learner", "trainer", "coauthor", "hr", "admin", "owner")
 METHODS = ("GET", "POST")
-
-
-@pytest.fixture(autouse=True)
-def _fresh_request_globals():
-    """A fresh ``g`` for every request, as in production (conftest keeps one app context per test and
-    Flask reuses it for each request, which would carry the signed-in user from one client to the next)."""
-
-    def clear(_sender, **_extra):
-        for name in list(g):
-            g.pop(name, None)
-
-    with request_started.connected_to(clear):
-        yield
 
 
 @dataclass(frozen=True)
@@ -99,38 +85,51 @@ EXPECTED: dict[str, dict[str, dict]] = {
 }
 
 
+class Objects:
+    """What the URLs opened by one role point at; ``mine`` owns the user-owned objects."""
+
+    def __init__(self, unit, institution, mine):
+        self.unit, self.institution, self.mine = unit, institution, mine
+        self.token, _secret = services.create_api_token(mine, name="SIMPEG", scopes=["records:read"], actor=None)
+        _user, self.reset_secret = services.request_password_reset(mine.email)
+
+
 class World:
-    """The objects URLs point at, created for one case; ``mine`` is whose objects they are."""
+    """One user per role, and objects: the owner's own, and somebody else's for every other role."""
 
-    def __init__(self, make_user, role: str):
-        self.unit = services.save_unit(None, code="DINKES", name="Dinas Kesehatan", kind="unit", parent_id=None,
-                                       actor=None)
-        self.institution = services.save_institution(None, code="UNPAD", name="Universitas Padjadjaran",
-                                                     kind="universitas", actor=None)
+    def __init__(self, make_user):
+        unit = services.save_unit(None, code="DINKES", name="Dinas Kesehatan", kind="unit", parent_id=None,
+                                  actor=None)
+        institution = services.save_institution(None, code="UNPAD", name="Universitas Padjadjaran",
+                                                kind="universitas", actor=None)
         db.session.commit()
-        roles = {"anonymous": None, "owner": "learner"}.get(role, role)
-        fields = {"hr": {"unit_id": self.unit.id}, "coauthor": {"institution_id": self.institution.id}}
-        self.actor = make_user(roles=(roles,), **fields.get(role, {})) if roles else None
-        self.mine = self.actor if role == "owner" else make_user(full_name="Pemilik Objek", password=None)
-        self.token, _secret = services.create_api_token(self.mine, name="SIMPEG", scopes=["records:read"],
-                                                        actor=None)
-        _user, self.reset_secret = services.request_password_reset(self.mine.email)
+        fields = {"hr": {"unit_id": unit.id}, "coauthor": {"institution_id": institution.id}}
+        self.users = {role: make_user(roles=("learner" if role == "owner" else role,), **fields.get(role, {}))
+                      for role in ROLES if role != "anonymous"}
+        somebody = make_user(full_name="Pemilik Objek", password=None)
+        self.objects = {"owner": Objects(unit, institution, self.users["owner"]),
+                        "others": Objects(unit, institution, somebody)}
         db.session.commit()
 
+    def of(self, role) -> Objects:
+        return self.objects["owner" if role == "owner" else "others"]
 
-# How each URL argument is filled; a new argument name needs a line here.
+
+# How each URL argument is filled; a new argument name needs a line here and in MISSING.
 ARGUMENTS = {
-    "user_id": lambda w: w.mine.id,
-    "token_id": lambda w: w.token.id,
-    "unit_id": lambda w: w.unit.id,
-    "institution_id": lambda w: w.institution.id,
-    "token": lambda w: w.reset_secret,
-    "filename": lambda w: "css/bangkom.css",
+    "user_id": lambda o: o.mine.id,
+    "token_id": lambda o: o.token.id,
+    "unit_id": lambda o: o.unit.id,
+    "institution_id": lambda o: o.institution.id,
+    "token": lambda o: o.reset_secret,
+    "filename": lambda o: "css/bangkom.css",
 }
 MISSING = {
     "user_id": 999_999_999, "token_id": 999_999_999, "unit_id": 999_999_999, "institution_id": 999_999_999,
     "token": "no-such-reset-link", "filename": "css/no-such-file.css",
 }
+# Roles in the order they act: the administrator, whose POSTs do change things, comes last.
+ORDER = ("anonymous", "learner", "trainer", "coauthor", "hr", "owner", "admin")
 
 
 def expected_for(endpoint, method, rule, role):
@@ -146,11 +145,11 @@ def rules_of(app, endpoint):
     return [rule for rule in app.url_map.iter_rules() if rule.endpoint == endpoint]
 
 
-def url_for_rule(rule, world, missing=False) -> tuple[str, dict]:
+def url_for_rule(rule, objects, missing=False) -> tuple[str, dict]:
     values = {}
     for name in sorted(rule.arguments - set(rule.defaults or {})):
         assert name in ARGUMENTS, f"URL argument {name!r} of {rule.rule}: add how to fill it to ARGUMENTS"
-        values[name] = MISSING[name] if missing else ARGUMENTS[name](world)
+        values[name] = MISSING[name] if missing else ARGUMENTS[name](objects)
     path = rule.build(values, append_unknown=False)[1]
     return path, values
 
@@ -162,49 +161,71 @@ def snapshot() -> dict:
             for table in db.metadata.sorted_tables}
 
 
-def check_security_headers(response) -> None:
-    csp = response.headers.get("Content-Security-Policy", "")
-    assert "frame-ancestors 'none'" in csp
-    assert response.headers.get("X-Content-Type-Options") == "nosniff"
-    assert response.headers.get("X-Frame-Options") == "DENY"
-    assert response.headers.get("Referrer-Policy")
+def header_problems(response) -> list[str]:
+    problems = []
+    if "frame-ancestors 'none'" not in response.headers.get("Content-Security-Policy", ""):
+        problems.append("no CSP with frame-ancestors 'none'")
+    if response.headers.get("X-Content-Type-Options") != "nosniff":
+        problems.append("no X-Content-Type-Options: nosniff")
+    if response.headers.get("X-Frame-Options") != "DENY":
+        problems.append("no X-Frame-Options: DENY")
+    if not response.headers.get("Referrer-Policy"):
+        problems.append("no Referrer-Policy")
+    return problems
 
 
-def check(response, expected, values) -> None:
-    where = f"{response.request.method} {response.request.path}"
+def mismatch(response, expected, values) -> str | None:
+    """Why the response is not the expected one, or None."""
+    status = response.status_code
     if isinstance(expected, To):
-        assert response.status_code in (302, 303), f"{where}: {response.status_code}, expected a redirect"
+        if status not in (302, 303):
+            return f"answered {status}, expected a redirect to {expected.path or 'anywhere'}"
         if expected.path is not None:
-            assert urlsplit(response.headers["Location"]).path == expected.path.format(**values), where
-    else:
-        assert response.status_code == expected, f"{where}: {response.status_code}, expected {expected}"
+            location = urlsplit(response.headers["Location"]).path
+            if location != expected.path.format(**values):
+                return f"redirected to {location}, expected {expected.path.format(**values)}"
+    elif status != expected:
+        return f"answered {status}, expected {expected}"
+    return None
 
 
 def refused(expected) -> bool:
     return expected == SIGN_IN or expected in (403, 404, 405)
 
 
-def cases():
-    for endpoint, methods in EXPECTED.items():
-        for method in plain_methods(methods):
-            for role in ROLES:
-                yield pytest.param(endpoint, method, role, id=f"{endpoint}-{method}-{role}")
+class Browsers:
+    """A signed-in test client per role (anonymous: none signed in), made on first use."""
 
+    def __init__(self, app, world):
+        self.app, self.world, self.clients = app, world, {}
 
-def open_as(app, client, world, role) -> None:
-    if role != "anonymous":
-        response = client.post("/akun/masuk", data={"login": world.actor.email, "password": PASSWORD})
-        assert response.status_code == 302
+    def __getitem__(self, role):
+        if role not in self.clients:
+            client = self.app.test_client()
+            if role != "anonymous":
+                response = client.post("/akun/masuk", data={"login": self.world.users[role].email,
+                                                             "password": PASSWORD})
+                assert response.status_code == 302, f"{role} could not sign in"
+            self.clients[role] = client
+        return self.clients[role]
 
 
 def request(client, method, path):
-    if method == "GET":
-        response = client.get(path)
-    else:
-        response = client.post(path, data={"matrix": "1"})
+    response = client.get(path) if method == "GET" else client.post(path, data={"matrix": "1"})
     response.get_data()  # read and close: static files are streamed from open files
     response.close()
     return response
+
+
+def attempt(browsers, role, method, rule, objects, expected, missing=False) -> list[str]:
+    """Open one URL as one role; the list of everything that was wrong about it."""
+    path, values = url_for_rule(rule, objects, missing=missing)
+    before = snapshot() if refused(expected) else None
+    response = request(browsers[role], method, path)
+    problems = [p for p in [mismatch(response, expected, values), *header_problems(response)] if p]
+    if before is not None and snapshot() != before:
+        problems.append("was refused but changed the database")
+    return [f"{role}: {method} {path} {problem}" for problem in problems]
 
 
 def test_every_route_is_in_the_access_matrix(app):
@@ -223,79 +244,64 @@ def test_every_route_is_in_the_access_matrix(app):
     for rule in app.url_map.iter_rules():
         unknown = rule.arguments - set(ARGUMENTS)
         assert not unknown, f"{rule.rule}: add how to fill {sorted(unknown)} to ARGUMENTS and MISSING"
+    assert set(ARGUMENTS) == set(MISSING)
 
 
-@pytest.mark.parametrize(("endpoint", "method", "role"), list(cases()))
-def test_access_matrix(app, make_user, endpoint, method, role):
-    world = World(make_user, role)
-    client = app.test_client()
-    open_as(app, client, world, role)
+def cases():
+    for endpoint, methods in EXPECTED.items():
+        for method in plain_methods(methods):
+            yield pytest.param(endpoint, method, id=f"{endpoint}-{method}")
+
+
+@pytest.mark.parametrize(("endpoint", "method"), list(cases()))
+def test_access_matrix(app, make_user, endpoint, method):
+    """Each role in turn opens every URL of the endpoint; all that differs from EXPECTED is listed."""
+    world = World(make_user)
+    browsers = Browsers(app, world)
     rules = rules_of(app, endpoint)
     assert rules, f"{endpoint} is no longer a route"
-    for rule in rules:
-        expected = expected_for(endpoint, method, rule, role)
-        path, values = url_for_rule(rule, world)
-        before = snapshot() if refused(expected) else None
-        response = request(client, method, path)
-        check(response, expected, values)
-        check_security_headers(response)
-        if before is not None:
-            assert snapshot() == before, f"{method} {path} was refused to {role} but changed the database"
+    problems = []
+    for role in ORDER:
+        for rule in rules:
+            problems += attempt(browsers, role, method, rule, world.of(role),
+                                expected_for(endpoint, method, rule, role))
+    assert not problems, "\n".join(problems)
 
 
-def missing_cases():
+@pytest.mark.parametrize("role", ["anonymous", "learner", "owner", "admin"])
+def test_urls_of_missing_objects_answer_404(app, make_user, role):
+    """Who may open a page gets 404 for an object that does not exist; who may not is still refused."""
+    world = World(make_user)
+    browsers = Browsers(app, world)
+    problems = []
     for endpoint, methods in EXPECTED.items():
-        if endpoint == "static":
-            continue
         for method in plain_methods(methods):
-            for role in ("anonymous", "learner", "admin"):
-                yield pytest.param(endpoint, method, role, id=f"{endpoint}-{method}-{role}")
+            for rule in rules_of(app, endpoint):
+                if not rule.arguments - set(rule.defaults or {}):
+                    continue
+                normal = expected_for(endpoint, method, rule, role)
+                expected = normal if refused(normal) else 404
+                problems += attempt(browsers, role, method, rule, world.of(role), expected, missing=True)
+    assert not problems, "\n".join(problems)
 
 
-@pytest.mark.parametrize(("endpoint", "method", "role"), list(missing_cases()))
-def test_urls_of_missing_objects_answer_404(app, make_user, endpoint, method, role):
-    """Who may open the page gets 404 for an object that does not exist; who may not still gets refused."""
-    rules = [rule for rule in rules_of(app, endpoint) if rule.arguments - set(rule.defaults or {})]
-    if not rules:
-        pytest.skip("no object in this URL")
-    world = World(make_user, role)
-    client = app.test_client()
-    open_as(app, client, world, role)
-    for rule in rules:
-        normal = expected_for(endpoint, method, rule, role)
-        expected = normal if refused(normal) else 404
-        path, values = url_for_rule(rule, world, missing=True)
-        before = snapshot()
-        response = request(client, method, path)
-        check(response, expected, values)
-        assert snapshot() == before
-
-
-def test_static_files_that_do_not_exist_answer_404(client):
-    assert client.get("/static/css/no-such-file.css").status_code == 404
+def test_static_files_outside_the_static_folder_are_not_served(client):
     assert client.get("/static/../config.py").status_code == 404
+    assert client.get("/static/%2e%2e/config.py").status_code == 404
 
 
-def wrong_method_cases():
+@pytest.mark.parametrize("role", ["anonymous", "learner", "admin"])
+def test_other_methods_answer_405(app, make_user, role):
+    """A state change is never a GET, and pages that only show something accept no POST."""
+    world = World(make_user)
+    browsers = Browsers(app, world)
+    problems = []
     for endpoint, methods in EXPECTED.items():
         for method in METHODS:
             if method not in methods:
-                for role in ("anonymous", "admin"):
-                    yield pytest.param(endpoint, method, role, id=f"{endpoint}-{method}-{role}")
-
-
-@pytest.mark.parametrize(("endpoint", "method", "role"), list(wrong_method_cases()))
-def test_other_methods_answer_405(app, make_user, endpoint, method, role):
-    """A state change is never a GET, and pages that only show something accept no POST."""
-    world = World(make_user, role)
-    client = app.test_client()
-    open_as(app, client, world, role)
-    for rule in rules_of(app, endpoint):
-        path, values = url_for_rule(rule, world)
-        before = snapshot()
-        response = request(client, method, path)
-        check(response, 405, values)
-        assert snapshot() == before
+                for rule in rules_of(app, endpoint):
+                    problems += attempt(browsers, role, method, rule, world.of(role), 405)
+    assert not problems, "\n".join(problems)
 
 
 # ---------------------------------------------------------------- a learner knocking on admin doors
