@@ -39,10 +39,9 @@ def table(results: list[Result]) -> str:
     header = ("path", "measured", "budget", "verdict")
     rows = [header] + [(r.path, r.measured, r.budget, r.verdict) for r in results]
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
-    line = "+".join("-" * (w + 2) for w in widths)
-    out = [" | ".join(cell.ljust(w) for cell, w in zip(rows[0], widths, strict=True)), line]
-    out += [" | ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows[1:]]
-    return "\n".join(out)
+    lines = [" | ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
+    lines.insert(1, "-+-".join("-" * w for w in widths))
+    return "\n".join(lines)
 
 
 def main(argv: list[str]) -> int:

@@ -345,8 +345,8 @@ def add_lesson(module: Module, *, kind: str, **fields) -> Lesson:
     lesson = Lesson(kind=kind, position=len(module.lessons),
                     **{k: v for k, v in fields.items() if k in LESSON_FIELDS and v is not None})
     lesson.title = lesson.title.strip()
-    if kind == "scorm":
-        lesson.completion_rule = fields.get("completion_rule") or "package"
+    # Defaults are set before the digest, so that saving the lesson unchanged keeps the same digest.
+    lesson.completion_rule = fields.get("completion_rule") or ("package" if kind == "scorm" else "viewed")
     lesson.body_html = render_markdown(lesson.body_markdown or "")
     lesson.content_digest = lesson_digest(lesson)
     module.lessons.append(lesson)

@@ -62,7 +62,7 @@ def make_course(trainer):
         course = services.create_course(actor=owner, code=code or f"TS-{n:02d}", title=title or f"Kursus {n}",
                                         objectives=objectives, **fields)
         draft = course.draft
-        for module_title, specs in (modules or {"Modul 1": lessons}).items():
+        for module_title, specs in (modules if modules is not None else {"Modul 1": lessons}).items():
             module = services.add_module(draft, title=module_title)
             for spec in specs:
                 services.add_lesson(module, **lesson_fields(spec))

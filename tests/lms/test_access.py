@@ -220,8 +220,9 @@ def request(client, method, path):
 def attempt(browsers, role, method, rule, objects, expected, missing=False) -> list[str]:
     """Open one URL as one role; the list of everything that was wrong about it."""
     path, values = url_for_rule(rule, objects, missing=missing)
+    client = browsers[role]  # signs in first: that changes the database, legitimately
     before = snapshot() if refused(expected) else None
-    response = request(browsers[role], method, path)
+    response = request(client, method, path)
     problems = [p for p in [mismatch(response, expected, values), *header_problems(response)] if p]
     if before is not None and snapshot() != before:
         problems.append("was refused but changed the database")

@@ -17,7 +17,7 @@ import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
-from flask_babel import force_locale, refresh
+from flask_babel import force_locale
 
 ROOT = Path(__file__).resolve().parents[2]
 TRANSLATIONS = ROOT / "translations"
@@ -146,15 +146,8 @@ def test_wtforms_messages_marked_for_translation_exist_in_wtforms():
 # ---------------------------------------------------------------- pages
 
 
-def fresh(client):
-    """``client``, with Flask-Babel's per-context cache cleared: the suite keeps one app context open for
-    a whole test, so without this every request would reuse the language of the test's first request."""
-    refresh()
-    return client
-
-
 def test_sign_in_page_is_indonesian_by_default(client):
-    page = fresh(client).get("/akun/masuk").get_data(as_text=True)
+    page = client.get("/akun/masuk").get_data(as_text=True)
     assert '<html lang="id">' in page
     assert "Kata sandi" in page
     assert "Masuk ke Bangkom" in page
@@ -162,7 +155,7 @@ def test_sign_in_page_is_indonesian_by_default(client):
 
 
 def test_sign_in_page_is_english_on_request(client):
-    page = fresh(client).get("/akun/masuk", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    page = client.get("/akun/masuk", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert '<html lang="en">' in page
     assert "Password" in page
     assert "Sign in to Bangkom" in page
@@ -170,26 +163,26 @@ def test_sign_in_page_is_english_on_request(client):
 
 
 def test_language_switch_is_remembered(client):
-    response = fresh(client).post("/bahasa", data={"lang": "en", "next": "/akun/masuk"})
+    response = client.post("/bahasa", data={"lang": "en", "next": "/akun/masuk"})
     assert response.status_code == 302
-    assert "Password" in fresh(client).get("/akun/masuk").get_data(as_text=True)
+    assert "Password" in client.get("/akun/masuk").get_data(as_text=True)
 
 
 def test_a_signed_in_persons_language_wins_over_the_browser(client, make_user, login):
     user = make_user(locale="en")
     login(user)
-    page = fresh(client).get("/", headers={"Accept-Language": "id"}).get_data(as_text=True)
+    page = client.get("/", headers={"Accept-Language": "id"}).get_data(as_text=True)
     assert "Welcome" in page
     assert "Selamat datang" not in page
 
 
 def test_form_library_messages_follow_the_language(client):
     """WTForms has no Indonesian catalogue of its own; its messages come from ours."""
-    page = fresh(client).post("/akun/lupa-sandi", data={"email": ""}).get_data(as_text=True)
+    page = client.post("/akun/lupa-sandi", data={"email": ""}).get_data(as_text=True)
     assert "Isian ini wajib diisi." in page
     assert "This field is required." not in page
-    page = fresh(client).post("/akun/lupa-sandi", data={"email": ""},
-                              headers={"Accept-Language": "en"}).get_data(as_text=True)
+    page = client.post("/akun/lupa-sandi", data={"email": ""},
+                       headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert "This field is required." in page
 
 
@@ -224,7 +217,7 @@ def test_second_page_of_a_list_renders_in_both_languages(app, client, make_user,
     for _n in range(4):
         make_user()
     login(admin)
-    response = fresh(client).get("/admin/pengguna", query_string={"page": 2})
+    response = client.get("/admin/pengguna", query_string={"page": 2})
     assert response.status_code == 200
     page = response.get_data(as_text=True)
     assert "Sebelumnya" in page
@@ -240,7 +233,7 @@ def test_password_link_from_an_admin_is_in_the_recipients_language(app, client, 
     admin = make_user(roles=("admin",), locale="en")
     person = make_user(locale="id", password=None)
     login(admin)
-    response = fresh(client).post(f"/admin/pengguna/{person.id}/tautan-sandi", follow_redirects=True)
+    response = client.post(f"/admin/pengguna/{person.id}/tautan-sandi", follow_redirects=True)
     assert response.status_code == 200
     assert "A password link was sent to" in response.get_data(as_text=True)  # the admin reads English
     ((to, subject, body),) = sent
