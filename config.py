@@ -92,6 +92,9 @@ class Config:
             if env.get(f"LMS_{key}"):
                 setattr(self, key, env[f"LMS_{key}"])
         self.PROXY_HOPS = int(env.get("LMS_PROXY_HOPS") or 0)
+        # A separate origin for SCORM package files, e.g. https://konten.bangkom.example; unset in
+        # development, where the other loopback name (localhost ↔ 127.0.0.1) serves as one.
+        self.CONTENT_URL = (env.get("LMS_CONTENT_URL") or "").rstrip("/")
         if env.get("LMS_MAIL_PORT"):
             self.MAIL_PORT = int(env["LMS_MAIL_PORT"])
         self.SECRET_KEY = env.get("LMS_SECRET_KEY") or self._fallback_secret()

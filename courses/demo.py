@@ -197,6 +197,13 @@ def seed() -> None:
                         ("text", dict(title="Pelindungan data pribadi", body_markdown=TI_DATA, minutes=20)),
                     ]),
                 ])
+        course = db.session.scalar(select(Course).where(Course.code == "TI-01"))
+        draft = services.ensure_draft(course, actor=trainer)
+        with (ASSETS / "golf-explained-scorm12.zip").open("rb") as stream:
+            services.add_scorm_lesson(services.add_module(draft, title="Contoh paket SCORM"), stream, file_name="golf-explained-scorm12.zip",
+                                      title="Paket SCORM: Golf Explained (bahasa Inggris)", minutes=20,
+                                      is_required=False)
+        services.publish(draft, actor=trainer, change_summary="Menambahkan contoh paket SCORM.")
     db.session.flush()
     _history()
 

@@ -89,7 +89,7 @@ class ModuleForm(FlaskForm):
 
 
 class LessonForm(FlaskForm):
-    title = StringField(_l("Lesson title"), validators=[DataRequired(), Length(max=200)])
+    title = StringField(_l("Lesson title"), validators=[Optional(), Length(max=200)])
     body_markdown = TextAreaField(_l("Text"), validators=[Optional(), Length(max=200_000)],
                                   description=_l("Markdown: **bold**, *italic*, lists, tables, links "
                                                  "and images."))

@@ -11,6 +11,7 @@ import datetime as dt
 import uuid
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     CheckConstraint,
     Date,
@@ -240,6 +241,8 @@ class Lesson(db.Model):
     completion_value: Mapped[int | None]  # minutes for min_time, percent for score
     # SHA-256 over everything a learner sees; equal digests mean the lesson did not change.
     content_digest: Mapped[str] = mapped_column(String(64), default="")
+    # SCORM lessons: version, title and launchable SCOs of the package (file_sha256 is the package).
+    package: Mapped[dict | None] = mapped_column(JSON)
 
     module: Mapped[Module] = relationship(back_populates="lessons")
 
@@ -301,3 +304,18 @@ class LessonProgress(db.Model):
     completed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     enrolment: Mapped[Enrolment] = relationship()
+
+
+class ScormState(db.Model):
+    """The CMI data a SCO committed for one enrolment, as flattened ``cmi.*`` keys."""
+
+    __tablename__ = "scorm_states"
+    __table_args__ = (UniqueConstraint("enrolment_id", "lesson_key", "sco"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enrolment_id: Mapped[int] = mapped_column(ForeignKey("enrolments.id", ondelete="CASCADE"))
+    lesson_key: Mapped[str] = mapped_column(String(32))
+    sco: Mapped[str] = mapped_column(String(200))
+    cmi: Mapped[dict] = mapped_column(JSON, default=dict)
+    commits: Mapped[int] = mapped_column(default=0)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=aware_utcnow)

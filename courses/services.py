@@ -227,7 +227,7 @@ def ensure_draft(course: Course, *, actor: User) -> CourseVersion:
 
 LESSON_COPY = ("key", "position", "kind", "title", "body_markdown", "body_html", "file_sha256", "file_name",
                "file_type", "file_size", "captions_sha256", "url", "minutes", "is_required",
-               "completion_rule", "completion_value", "content_digest")
+               "completion_rule", "completion_value", "content_digest", "package")
 
 
 def _copy_lesson(lesson: Lesson) -> Lesson:
@@ -308,7 +308,7 @@ def lesson_digest(lesson: Lesson) -> str:
 
 LESSON_FIELDS = ("title", "body_markdown", "url", "minutes", "is_required", "completion_rule",
                  "completion_value", "file_sha256", "file_name", "file_type", "file_size",
-                 "captions_sha256")
+                 "captions_sha256", "package")
 
 
 def check_lesson(kind: str, data: dict) -> dict:
@@ -321,7 +321,7 @@ def check_lesson(kind: str, data: dict) -> dict:
         url = (data.get("url") or "").strip()
         if not url.startswith(("https://", "http://")):
             errors["url"] = _l("A link starts with https:// or http://.")
-    if kind in ("pdf", "video", "file") and not data.get("file_sha256"):
+    if kind in ("pdf", "video", "file", "scorm") and not data.get("file_sha256"):
         errors["file"] = _l("Upload the file for this lesson.")
     rule = data.get("completion_rule") or "viewed"
     if rule not in COMPLETION_RULES:
@@ -368,6 +368,43 @@ def update_lesson(lesson: Lesson, **fields) -> Lesson:
     lesson.content_digest = lesson_digest(lesson)
     db.session.flush()
     return lesson
+
+
+def add_scorm_lesson(module: Module, stream, *, file_name: str, title: str | None = None, **fields) -> Lesson:
+    """Check, store and unpack a SCORM package and add it to the draft as a lesson."""
+    from courses import scorm
+
+    _editable(module.version)
+    digest, size, info = scorm.import_package(stream)
+    return add_lesson(module, kind="scorm", title=(title or "").strip() or info.title, file_sha256=digest,
+                      file_size=size, file_name=file_name, file_type="application/zip",
+                      package=info.as_json(), **fields)
+
+
+def import_scorm(course: Course, stream, *, file_name: str, actor: User) -> Lesson:
+    """``courses import-scorm``: the package becomes the last lesson of the draft's last module."""
+    draft = ensure_draft(course, actor=actor)
+    module = draft.modules[-1] if draft.modules else add_module(draft, title="SCORM")
+    lesson = add_scorm_lesson(module, stream, file_name=file_name)
+    audit("course.import_scorm", course, actor=actor, summary=f"{course.code}: {lesson.title}",
+          version=lesson.package["version"], scos=len(lesson.package["scos"]))
+    return lesson
+
+
+def record_scorm_commit(enrolment: Enrolment, lesson: Lesson, sco: str, flat: dict) -> LessonProgress:
+    """Keep what the package committed; the lesson completes when every SCO reports completion."""
+    from courses import scorm
+
+    scorm.save_state(enrolment.id, lesson.key, sco, flat)
+    package = lesson.package or {"version": "1.2", "scos": []}
+    states = {state.sco: state.cmi for state in db.session.scalars(
+        select(scorm.ScormState).where(scorm.ScormState.enrolment_id == enrolment.id,
+                                       scorm.ScormState.lesson_key == lesson.key))}
+    results = [scorm.status_of(states.get(s["identifier"], {}), package["version"]) for s in package["scos"]]
+    completed = bool(results) and all(done for done, _score in results)
+    scores = [score for _done, score in results if score is not None]
+    score = round(sum(scores) / len(scores)) if scores else None
+    return record_result(enrolment, lesson, completed=completed, score=score)
 
 
 def delete_lesson(lesson: Lesson) -> None:
@@ -576,7 +613,7 @@ def record_visit(enrolment: Enrolment, lesson: Lesson, *, seconds: int = 0) -> L
     row.last_seen_at = now
     enrolment.last_lesson_id = lesson.id
     enrolment.last_activity_at = now
-    if row.state != "done" and lesson.kind not in ("scorm", "quiz") and _lesson_done(lesson, row):
+    if row.state != "done" and lesson.kind != "quiz" and _lesson_done(lesson, row):
         _complete_lesson(row)
     db.session.flush()
     _update_percent(enrolment)

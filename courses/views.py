@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import io
 import re
+from pathlib import Path
 
 from flask import (
     Blueprint,
@@ -14,6 +15,7 @@ from flask import (
     current_app,
     flash,
     jsonify,
+    make_response,
     redirect,
     render_template,
     request,
@@ -22,9 +24,10 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from flask_wtf.csrf import ValidationError, generate_csrf, validate_csrf
 from sqlalchemy import func, select
 
-from courses import services
+from courses import scorm, services
 from courses.forms import (
     JALUR_LABELS,
     KIND_LABELS,
@@ -66,7 +69,7 @@ UPLOAD_RULES = {
     "captions": ({"text/vtt"}, 1024 * 1024),
     "image": ({"image/png", "image/jpeg", "image/gif", "image/webp"}, 5 * 1024 * 1024),
 }
-AUTHORING_KINDS = ("text", "pdf", "video", "file", "link")
+AUTHORING_KINDS = ("text", "pdf", "video", "file", "link", "scorm")
 
 
 def _labels():
@@ -92,7 +95,15 @@ def _course_by_code(code: str) -> Course:
     return course
 
 
+def _authoring() -> None:
+    """Authoring is for trainers and admins: others are refused before any object is looked up, so that
+    403 and 404 do not tell them which ids exist."""
+    if not current_user.has_role("trainer", "admin"):
+        abort(403)
+
+
 def _manage(course_id: int) -> Course:
+    _authoring()
     course = db.get_or_404(Course, course_id)
     if not services.can_manage_course(current_user, course):
         abort(403)
@@ -228,11 +239,129 @@ def lesson(code: str, lesson_id: int):
     lessons = version.lessons()
     index = next(i for i, item in enumerate(lessons) if item.id == lesson.id)
     states = services.outline_progress(enrolment, version)
-    return render_template("courses/lesson.html", course=course, version=version, lesson=lesson,
-                           enrolment=enrolment, row=row, states=states,
-                           previous=lessons[index - 1] if index > 0 else None,
-                           next=lessons[index + 1] if index + 1 < len(lessons) else None,
-                           preview=enrolment is None, heartbeat=HeartbeatForm(), **_labels())
+    player = _scorm_player(course, lesson, enrolment) if lesson.kind == "scorm" and lesson.package else None
+    response = make_response(render_template(
+        "courses/lesson.html", course=course, version=version, lesson=lesson, enrolment=enrolment, row=row,
+        states=states, previous=lessons[index - 1] if index > 0 else None,
+        next=lessons[index + 1] if index + 1 < len(lessons) else None, preview=enrolment is None,
+        heartbeat=HeartbeatForm(), player=player, **_labels()))
+    if player is not None:
+        from lms.web import CSP
+
+        response.headers["Content-Security-Policy"] = f"{CSP}; frame-src 'self' {player['origin'] or ''}".rstrip()
+    return response
+
+
+def _scorm_player(course: Course, lesson: Lesson, enrolment: Enrolment | None) -> dict:
+    """What the lesson page needs to run a SCO: the framed URL, the saved CMI and where commits go."""
+    package = lesson.package
+    scos = package["scos"]
+    wanted = request.args.get("sco")
+    sco = next((s for s in scos if s["identifier"] == wanted), scos[0])
+    origin = scorm.content_origin()
+    token = scorm.make_token(lesson_id=lesson.id, enrolment_id=enrolment.id if enrolment else None,
+                             sco=sco["identifier"], app_origin=scorm.app_origin())
+    state = scorm.load_state(enrolment.id if enrolment else None, lesson.key, sco["identifier"])
+    cmi = scorm.initial_cmi(state, package["version"], learner_id=current_user.nip or str(current_user.id),
+                            learner_name=current_user.full_name)
+    return {"version": package["version"], "sco": sco, "scos": scos, "origin": origin, "cmi": cmi,
+            "src": f"{origin}{url_for('courses.package_file', token=token, path='__bangkom__/player.html')}",
+            "commit": url_for("courses.scorm_commit", code=course.code, lesson_id=lesson.id, sco=sco["identifier"],
+                              csrf=generate_csrf())}
+
+
+@bp.route("/kursus/<code>/pelajaran/<int:lesson_id>/scorm/<path:sco>", methods=["POST"])
+@login_required
+def scorm_commit(code: str, lesson_id: int, sco: str):
+    """The runtime in the lesson page commits CMI data here (JSON, flattened ``cmi.*`` keys).
+
+    The CSRF token travels in the URL: the last commit, sent while the page closes, goes as a beacon,
+    which cannot carry headers.
+    """
+    if current_app.config.get("WTF_CSRF_ENABLED", True):
+        try:
+            validate_csrf(request.args.get("csrf"))
+        except ValidationError:
+            return jsonify(result=False, errorCode=101, message="expired page; reload"), 400
+    course, lesson, enrolment = _lesson_access(code, lesson_id)
+    if lesson.kind != "scorm" or not lesson.package:
+        abort(404)
+    if sco not in {s["identifier"] for s in lesson.package["scos"]}:
+        abort(404)
+    if request.content_length and request.content_length > scorm.MAX_CMI_BYTES:
+        return jsonify(result=False, errorCode=101, message="too large"), 413
+    # A beacon may label its JSON text/plain; the token above already proves where it comes from.
+    data = request.get_json(silent=True, force=True)
+    if not isinstance(data, dict):
+        return jsonify(result=False, errorCode=101, message="JSON object expected"), 400
+    if enrolment is None or enrolment.state == "withdrawn":
+        return jsonify(result=True, errorCode=0, preview=True)
+    row = services.record_scorm_commit(enrolment, lesson, sco, data)
+    db.session.commit()
+    return jsonify(result=True, errorCode=0, lesson_state=row.state, course_state=enrolment.state,
+                   percent=enrolment.progress_percent)
+
+
+CONTENT_CSP = ("default-src 'self' data: blob: 'unsafe-inline' 'unsafe-eval'; connect-src 'self'; "
+               "form-action 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'self' {ancestor}")
+
+
+@bp.route("/scorm/<token>/<path:path>")
+def package_file(token: str, path: str):
+    """Package files, on the content origin only, for whoever holds the lesson page's signed token."""
+    claims = scorm.read_token(token)
+    if claims is None:
+        abort(404)
+    lesson_id, _enrolment_id, sco_id, ancestor = claims
+    origin = scorm.content_origin(ancestor)
+    if origin and scorm.app_origin() != origin:
+        abort(404)  # never run package scripts on the application's own origin
+    lesson = db.session.get(Lesson, lesson_id)
+    if lesson is None or lesson.kind != "scorm" or not lesson.package:
+        abort(404)
+    if path == "__bangkom__/runtime.js":
+        return _runtime_script(lesson, sco_id, claims[1], ancestor)
+    sco = next((s for s in lesson.package["scos"] if s["identifier"] == sco_id), None)
+    if path == "__bangkom__/player.html" and sco is not None:
+        # The package's pages look for the API in their parent windows: this page holds it and frames
+        # the SCO, both on the content origin.
+        launch = url_for("courses.package_file", token=token, path=sco["href"].split("?")[0])
+        if "?" in sco["href"]:
+            launch += "?" + sco["href"].split("?", 1)[1]
+        response = make_response(render_template(
+            "courses/scorm_frame.html", launch=launch,
+            runtime=url_for("courses.package_file", token=token, path="__bangkom__/runtime.js")))
+    else:
+        root = scorm.package_root(lesson.file_sha256)
+        target = (root / path).resolve()
+        if root.resolve() not in target.parents or not target.is_file():
+            abort(404)
+        response = send_file(target, conditional=True, max_age=3600)
+    response.headers["Content-Security-Policy"] = CONTENT_CSP.format(ancestor=ancestor) + (
+        "" if origin else "; sandbox allow-scripts allow-forms allow-popups allow-downloads")
+    response.headers["X-Frame-Options"] = ""
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+def _runtime_script(lesson: Lesson, sco_id: str, enrolment_id: int | None, ancestor: str) -> Response:
+    """The SCORM API the package finds in its own window: it relays to the lesson page by postMessage."""
+    import json
+
+    enrolment = db.session.get(Enrolment, enrolment_id) if enrolment_id else None
+    user = enrolment.user if enrolment else None
+    state = scorm.load_state(enrolment_id, lesson.key, sco_id)
+    cmi = scorm.initial_cmi(state, lesson.package["version"],
+                            learner_id=(user.nip or str(user.id)) if user else "preview",
+                            learner_name=user.full_name if user else "Preview")
+    library = (Path(current_app.static_folder) / "vendor/scorm-again/cross-frame-api.min.js").read_text("utf-8")
+    body = (library + "\n;(function(){var api=new CrossFrameAPI(" + json.dumps(ancestor)
+            + ",window.parent);var seed=" + json.dumps(cmi)
+            + ";Object.keys(seed).forEach(function(k){api._cache.set(k,String(seed[k]));});"
+            + "window.API=api;window.API_1484_11=api;})();\n")
+    response = Response(body, mimetype="text/javascript")
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.route("/kursus/<code>/pelajaran/<int:lesson_id>/aktivitas", methods=["POST"])
@@ -439,6 +568,7 @@ def module_add(course_id: int):
 
 
 def _module(module_id: int) -> tuple[Course, Module]:
+    _authoring()
     module = db.get_or_404(Module, module_id)
     course = _manage(module.version.course_id)
     if not module.version.is_draft:
@@ -514,6 +644,7 @@ def reorder(course_id: int):
 
 
 def _lesson_for_edit(lesson_id: int) -> tuple[Course, Lesson]:
+    _authoring()
     lesson = db.get_or_404(Lesson, lesson_id)
     course = _manage(lesson.module.version.course_id)
     if not lesson.module.version.is_draft:
@@ -526,7 +657,16 @@ def _lesson_fields(form: LessonForm, kind: str, lesson: Lesson | None) -> dict:
               "url": (form.url.data or "").strip() or None, "minutes": form.minutes.data or 0,
               "is_required": form.is_required.data, "completion_rule": form.completion_rule.data,
               "completion_value": form.completion_value.data}
-    if form.file.data:
+    if form.file.data and kind == "scorm":
+        try:
+            digest, size, info = scorm.import_package(form.file.data.stream)
+        except scorm.PackageRefused as exc:
+            raise people.ValidationFailed({"file": str(exc)}) from None
+        fields.update(file_sha256=digest, file_size=size, file_type="application/zip",
+                      file_name=_safe_name(form.file.data.filename), package=info.as_json())
+        if not (fields["title"] or "").strip():
+            fields["title"] = info.title
+    elif form.file.data:
         upload_kind = "image" if kind == "text" else kind
         digest, detected, size = _store_upload(form.file.data, upload_kind)
         if kind == "text":
@@ -544,14 +684,14 @@ def _lesson_fields(form: LessonForm, kind: str, lesson: Lesson | None) -> dict:
     return fields
 
 
-@bp.route("/kelola/modul/<int:module_id>/pelajaran/baru/<any(text,pdf,video,file,link):kind>",
+@bp.route("/kelola/modul/<int:module_id>/pelajaran/baru/<any(text,pdf,video,file,link,scorm):kind>",
           methods=["GET", "POST"])
 @login_required
 def lesson_new(module_id: int, kind: str):
     course, module = _module(module_id)
     form = LessonForm()
     if request.method == "GET":
-        form.completion_rule.data = "viewed"
+        form.completion_rule.data = "package" if kind == "scorm" else "viewed"
     if form.validate_on_submit():
         try:
             fields = _lesson_fields(form, kind, None)
@@ -684,7 +824,8 @@ def assign(code: str):
     form = AssignForm()
     form.unit_id.choices = options([(None, "—"), *people.unit_choices()])
     if form.validate_on_submit():
-        wanted = [x for x in re.split(r"[\s,;]+", form.nips.data or "") if x]
+        # One per line or separated by commas; spaces stay, NIPs are often written "19850312 201001 1 003".
+        wanted = [x.strip() for x in re.split(r"[\r\n\t,;]+", form.nips.data or "") if x.strip()]
         users, unknown = [], []
         for item in wanted:
             user = people.find_by_login(item)
@@ -745,10 +886,17 @@ def trainer_home_section() -> str:
 def init_app(app) -> None:
     from flask_babel import lazy_gettext as _l
 
+    from lms.extensions import csrf
+
+    csrf.exempt(scorm_commit)  # checked in the view, from the URL (see its docstring)
+
     from lms import web
 
     app.register_blueprint(bp)
     app.add_template_filter(filesize)
+    from courses.cli import courses_cli
+
+    app.cli.add_command(courses_cli)
     web.add_navigation(app, "courses.catalog", _l("Courses"), None, position=1)
     web.add_navigation(app, "courses.manage_list", _l("My courses"), ("trainer", "admin"), position=2)
     web.add_home_section(app, "learner", learner_home_section)

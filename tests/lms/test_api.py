@@ -15,6 +15,13 @@ from lms.extensions import db
 from lms.models import ApiToken, User
 
 
+def retire(other, app) -> None:
+    """Close a second app's database connections and give the process-wide job queue back to ``app``."""
+    with other.app_context():
+        db.engine.dispose()
+    jobs.init_app(app)
+
+
 def say(app, message, locale="id", **params):
     with app.test_request_context(), force_locale(locale):
         return babel_gettext(message, **params)
@@ -77,7 +84,7 @@ def api_app(app, database_url):
 
     other.register_blueprint(probe)
     yield other
-    jobs.init_app(app)
+    retire(other, app)
 
 
 @pytest.fixture

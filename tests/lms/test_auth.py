@@ -25,6 +25,13 @@ PASSWORD = "correct horse 1"
 NIP = "198503122010011003"  # PNS born 12 March 1985, appointed January 2010, male, sequence 3
 
 
+def retire(other, app) -> None:
+    """Close a second app's database connections and give the process-wide job queue back to ``app``."""
+    with other.app_context():
+        db.engine.dispose()
+    jobs.init_app(app)
+
+
 def say(app, message, locale="id", **params):
     """``message`` as a page in ``locale`` shows it (whatever the state of the translations)."""
     with app.test_request_context(), force_locale(locale):
@@ -202,7 +209,7 @@ def test_production_sends_the_session_cookie_only_over_https(app, database_url, 
         assert "HttpOnly" in cookie
         assert "SameSite=Lax" in cookie
     finally:
-        jobs.init_app(app)  # the job queue is process-wide: give it back to the suite's app
+        retire(production, app)
 
 
 # ---------------------------------------------------------------- throttling
@@ -428,7 +435,7 @@ def test_deactivation_ends_open_sessions(client, make_user, login):
 def csrf_app(app, database_url):
     strict = create_app("testing", {"WTF_CSRF_ENABLED": True, "SQLALCHEMY_DATABASE_URI": database_url})
     yield strict
-    jobs.init_app(app)
+    retire(strict, app)
 
 
 def csrf_token(page: str) -> str:

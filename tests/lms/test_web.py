@@ -19,6 +19,13 @@ PASSWORD = "correct horse 1"
 ROLES = ("learner", "trainer", "coauthor", "hr", "admin")
 
 
+def retire(other, app) -> None:
+    """Close a second app's database connections and give the process-wide job queue back to ``app``."""
+    with other.app_context():
+        db.engine.dispose()
+    jobs.init_app(app)
+
+
 def say(app, message, locale="id", **params):
     with app.test_request_context(), force_locale(locale):
         return babel_gettext(message, **params)
@@ -176,7 +183,7 @@ def failing_app(app, database_url):
     other.add_url_rule("/api/v1/boom", "api_boom", boom)
     other.add_url_rule("/forbidden", "forbidden", teapot)
     yield other
-    jobs.init_app(app)
+    retire(other, app)
 
 
 @pytest.mark.parametrize("language", ["id", "en"])

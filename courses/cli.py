@@ -1,0 +1,55 @@
+"""``flask courses …``: course content from the command line."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from courses import scorm, services
+from courses.models import Course
+from lms.extensions import db
+from lms.models import User
+
+courses_cli = AppGroup("courses", help="Course content.")
+
+
+def _fail(message) -> None:
+    db.session.rollback()
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(1)
+
+
+def _course(code: str) -> Course:
+    course = db.session.scalar(select(Course).where(Course.code == code.upper()))
+    if course is None:
+        _fail(f"No course has the code {code}.")
+    return course
+
+
+@courses_cli.command("import-scorm")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--course", "code", required=True, help="Course code, e.g. PM-01.")
+@click.option("--as", "actor_email", default=None, help="E-mail of the trainer recorded in the audit log.")
+def import_scorm(path: Path, code: str, actor_email: str | None):
+    """Add a SCORM 1.2/2004 package as a lesson of the course's draft."""
+    course = _course(code)
+    actor = None
+    if actor_email:
+        actor = db.session.scalar(select(User).where(User.email == actor_email.lower()))
+        if actor is None:
+            _fail(f"No account has the e-mail {actor_email}.")
+    elif course.owners:
+        actor = course.owners[0]
+    try:
+        with path.open("rb") as stream:
+            lesson = services.import_scorm(course, stream, file_name=path.name, actor=actor)
+    except scorm.PackageRefused as exc:
+        _fail(f"{path.name} refused: {exc}")
+    db.session.commit()
+    package = lesson.package
+    click.echo(f"Imported “{lesson.title}” (SCORM {package['version']}, {len(package['scos'])} SCO, "
+               f"{package['files']} files) into the draft of {course.code}, module “{lesson.module.title}”.")
