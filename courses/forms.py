@@ -17,7 +17,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from courses.models import JENIS_DIKLAT, MANAGERIAL_COMPETENCIES
-from lms.admin.forms import optional_int
+from lms.admin.forms import MultiCheckboxField, optional_int
 from lms.forms import options
 
 KIND_LABELS = {"teknis": _l("Technical (teknis)"), "manajerial": _l("Managerial (manajerial)"),
@@ -119,3 +119,17 @@ class AssignForm(FlaskForm):
 class HeartbeatForm(FlaskForm):
     seconds = IntegerField(validators=[Optional(), NumberRange(0, 3600)])
     done = HiddenField()
+
+
+class TeamForm(FlaskForm):
+    owners = TextAreaField(_l("Owners"), validators=[Optional(), Length(max=5000)],
+                           description=_l("E-mail addresses or NIPs of the trainers who manage this course, one "
+                                          "per line."))
+    institutions = MultiCheckboxField(_l("Co-authoring institutions"), coerce=int, validators=[Optional()])
+    prerequisites = MultiCheckboxField(_l("Courses to complete first"), coerce=int, validators=[Optional()])
+
+
+class CategoryForm(FlaskForm):
+    name = StringField(_l("Category name"), validators=[DataRequired(), Length(max=120)])
+    position = IntegerField(_l("Order"), validators=[Optional(), NumberRange(0, 1000)], default=0)
+    is_active = BooleanField(_l("Shown in the catalog"), default=True)

@@ -195,6 +195,44 @@ def set_prerequisites(course: Course, required: Iterable[Course], *, actor: User
     audit("course.prerequisites", course, actor=actor, summary=", ".join(c.code for c in required))
 
 
+def set_team(course: Course, *, owners: list[User], institutions: list, actor: User) -> None:
+    """Owners manage the course (trainers or admins, at least one); institutions are credited."""
+    errors = {}
+    if not owners:
+        errors["owners"] = _l("A course needs at least one owner.")
+    elif not_trainers := [u for u in owners if not u.has_role("trainer", "admin") or not u.is_active]:
+        errors["owners"] = _l("Only active trainers can own a course: %(names)s.",
+                              names=", ".join(u.email for u in not_trainers))
+    if errors:
+        raise ValidationFailed(errors)
+    before = sorted(u.email for u in course.owners)
+    course.owners = list({u.id: u for u in owners}.values())
+    course.institutions = list({i.id: i for i in institutions}.values())
+    db.session.flush()
+    audit("course.team", course, actor=actor, summary=course.code, owners_before=before,
+          owners=sorted(u.email for u in course.owners),
+          institutions=sorted(i.code for i in course.institutions))
+
+
+def save_category(category: Category | None, *, name: str, position: int = 0, is_active: bool = True,
+                  actor: User) -> Category:
+    name = (name or "").strip()
+    clash = select(Category.id).where(func.lower(Category.name) == name.lower())
+    if category is not None:
+        clash = clash.where(Category.id != category.id)
+    if not name:
+        raise ValidationFailed({"name": _l("Give the category a name.")})
+    if db.session.scalar(clash):
+        raise ValidationFailed({"name": _l("This category already exists.")})
+    if category is None:
+        category = Category()
+        db.session.add(category)
+    category.name, category.position, category.is_active = name, position or 0, is_active
+    db.session.flush()
+    audit("category.save", category, actor=actor, summary=name)
+    return category
+
+
 def refresh_search_text(course: Course) -> None:
     parts = [course.code, course.title, course.summary or ""]
     version = course.published_version or course.draft

@@ -35,11 +35,13 @@ from courses.forms import (
     RULE_LABELS,
     AssignForm,
     CatalogForm,
+    CategoryForm,
     CourseForm,
     HeartbeatForm,
     LessonForm,
     ModuleForm,
     PublishForm,
+    TeamForm,
 )
 from courses.models import (
     MANAGERIAL_COMPETENCIES,
@@ -53,7 +55,7 @@ from courses.models import (
 from lms import services as people
 from lms.extensions import db
 from lms.forms import EmptyForm, options
-from lms.models import User
+from lms.models import Institution, User
 from lms.permissions import role_required
 from lms.storage import TooLarge, sniff, store
 
@@ -518,7 +520,96 @@ def course_edit(course_id: int):
             db.session.commit()
             flash(_("The course has been saved."), "success")
             return redirect(url_for("courses.course_edit", course_id=course.id))
-    return render_template("courses/course_form.html", form=form, course=course, action_form=EmptyForm())
+    return render_template("courses/course_form.html", form=form, course=course, action_form=EmptyForm(),
+                           team_form=_team_form(course))
+
+
+def _team_form(course: Course, formdata=None) -> TeamForm:
+    form = TeamForm(formdata=formdata)
+    form.institutions.choices = options([(i.id, i.name) for i in db.session.scalars(
+        select(Institution).where(Institution.is_active.is_(True)).order_by(Institution.name))])
+    form.prerequisites.choices = options([(c.id, f"{c.code} {c.title}") for c in db.session.scalars(
+        select(Course).where(Course.id != course.id, Course.published_version_id.is_not(None))
+        .order_by(Course.code))])
+    if formdata is None:
+        form.owners.data = "\n".join(u.email for u in course.owners)
+        form.institutions.data = [i.id for i in course.institutions]
+        form.prerequisites.data = [c.id for c in course.prerequisites]
+    return form
+
+
+@bp.route("/kelola/kursus/<int:course_id>/tim", methods=["POST"])
+@login_required
+def course_team(course_id: int):
+    course = _manage(course_id)
+    form = _team_form(course, formdata=request.form)
+    if form.validate_on_submit():
+        owners, unknown = [], []
+        for item in re.split(r"[\s,;]+", form.owners.data or ""):
+            if item:
+                user = people.find_by_login(item)
+                (owners.append(user) if user is not None else unknown.append(item))
+        try:
+            if unknown:
+                raise people.ValidationFailed({"owners": _("Unknown: %(items)s.", items=", ".join(unknown))})
+            institutions = [db.session.get(Institution, i) for i in form.institutions.data or []]
+            required = [db.session.get(Course, i) for i in form.prerequisites.data or []]
+            services.set_team(course, owners=owners, institutions=[i for i in institutions if i],
+                              actor=current_user)
+            services.set_prerequisites(course, [c for c in required if c], actor=current_user)
+        except people.ValidationFailed as exc:
+            db.session.rollback()
+            for message in exc.errors.values():
+                flash(str(message), "error")
+        else:
+            db.session.commit()
+            flash(_("Owners, institutions and prerequisites saved."), "success")
+            if not services.can_manage_course(current_user, course):
+                return redirect(url_for("courses.manage_list"))
+    else:
+        flash(_("The form was not valid; nothing was changed."), "error")
+    return redirect(url_for("courses.course_edit", course_id=course.id) + "#team")
+
+
+@bp.route("/kelola/kategori", methods=["GET", "POST"])
+@role_required("admin")
+def categories():
+    """The editable list of catalog categories."""
+    form = CategoryForm()
+    if form.validate_on_submit():
+        try:
+            services.save_category(None, name=form.name.data, position=form.position.data or 0,
+                                   is_active=form.is_active.data, actor=current_user)
+        except people.ValidationFailed as exc:
+            db.session.rollback()
+            _apply_errors(form, exc.errors)
+        else:
+            db.session.commit()
+            flash(_("Category added."), "success")
+            return redirect(url_for("courses.categories"))
+    rows = db.session.execute(
+        select(Category, func.count(Course.id)).join(Course, Course.category_id == Category.id, isouter=True)
+        .group_by(Category.id).order_by(Category.position, Category.name)).tuples().all()
+    return render_template("courses/categories.html", form=form, rows=rows)
+
+
+@bp.route("/kelola/kategori/<int:category_id>", methods=["GET", "POST"])
+@role_required("admin")
+def category_edit(category_id: int):
+    category = db.get_or_404(Category, category_id)
+    form = CategoryForm(obj=category)
+    if form.validate_on_submit():
+        try:
+            services.save_category(category, name=form.name.data, position=form.position.data or 0,
+                                   is_active=form.is_active.data, actor=current_user)
+        except people.ValidationFailed as exc:
+            db.session.rollback()
+            _apply_errors(form, exc.errors)
+        else:
+            db.session.commit()
+            flash(_("Category saved."), "success")
+            return redirect(url_for("courses.categories"))
+    return render_template("courses/category_form.html", form=form, category=category)
 
 
 @bp.route("/kelola/kursus/<int:course_id>/draf")
@@ -899,6 +990,7 @@ def init_app(app) -> None:
     app.cli.add_command(courses_cli)
     web.add_navigation(app, "courses.catalog", _l("Courses"), None, position=1)
     web.add_navigation(app, "courses.manage_list", _l("My courses"), ("trainer", "admin"), position=2)
+    web.add_navigation(app, "courses.categories", _l("Categories"), ("admin",), position=6)
     web.add_home_section(app, "learner", learner_home_section)
     web.add_home_section(app, "trainer", trainer_home_section)
     from courses import demo

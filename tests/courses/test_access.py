@@ -235,9 +235,9 @@ def test_reorder_cannot_move_another_courses_module(app, course, make_course, tr
     db.session.commit()
     foreign = rival.draft.modules[0]
     order = ",".join(str(x.id) for x in reversed(foreign.lessons))
+    client = browser(app, trainer)
     before = snapshot()
-    response = browser(app, trainer).post(f"/kelola/kursus/{course.id}/urutan",
-                                          data={"module": str(foreign.id), "order": order})
+    response = client.post(f"/kelola/kursus/{course.id}/urutan", data={"module": str(foreign.id), "order": order})
     assert response.status_code == 404
     assert snapshot() == before
 
@@ -281,4 +281,5 @@ def test_signed_out_visitors_are_sent_to_sign_in(client, course):
     for url in ("/kursus", "/kursus/PM-01", f"/kursus/PM-01/pelajaran/{lesson.id}",
                 f"/kursus/PM-01/pelajaran/{lesson.id + 1}/berkas", "/kelola/kursus"):
         response = client.get(url)
-        assert response.status_code == 302 and "/akun/masuk" in response.headers["Location"], url
+        assert response.status_code == 302, url
+        assert "/akun/masuk" in response.headers["Location"], url

@@ -115,7 +115,9 @@ def test_completion_happens_once_and_is_announced_once(make_course, learner, enr
     enrolment = enrol(learner, course)
     first, last = enrolment.version.lessons()
     services.record_visit(enrolment, first)
-    assert enrolment.state == "active" and enrolment.progress_percent == 50 and completions == []
+    assert enrolment.state == "active"
+    assert enrolment.progress_percent == 50
+    assert completions == []
     for _ in range(3):
         services.record_visit(enrolment, last, seconds=30)
         services.evaluate_completion(enrolment)
@@ -124,7 +126,8 @@ def test_completion_happens_once_and_is_announced_once(make_course, learner, enr
     assert completions == [enrolment.id]
     db.session.expire_all()
     enrolment = db.session.get(Enrolment, enrolment.id)
-    assert enrolment.state == "completed" and enrolment.progress_percent == 100
+    assert enrolment.state == "completed"
+    assert enrolment.progress_percent == 100
     assert enrolment.completed_at is not None
     assert count(AuditEvent, AuditEvent.action == "course.complete") == 1
 
@@ -170,7 +173,9 @@ def test_a_requirement_receiver_returning_false_blocks_completion(make_course, l
     with signals.completion_requirements.connected_to(post_test_not_passed):
         study(enrolment)
         assert services.evaluate_completion(enrolment) is False
-    assert asked and enrolment.state == "active" and completions == []
+    assert asked
+    assert enrolment.state == "active"
+    assert completions == []
     assert enrolment.progress_percent == 100  # every lesson is done; the post-test is what is missing
 
     def passed(sender, enrolment):
@@ -178,7 +183,8 @@ def test_a_requirement_receiver_returning_false_blocks_completion(make_course, l
 
     with signals.completion_requirements.connected_to(passed):
         assert services.evaluate_completion(enrolment) is True
-    assert enrolment.state == "completed" and completions == [enrolment.id]
+    assert enrolment.state == "completed"
+    assert completions == [enrolment.id]
 
 
 def test_optional_lessons_are_not_needed_for_completion(make_course, learner, enrol):
@@ -196,7 +202,8 @@ def test_min_time_lesson_needs_the_heartbeat_seconds(make_course, learner, enrol
     row = services.record_visit(enrolment, lesson)  # opening the page
     assert (row.state, row.seconds_spent) == ("in_progress", 0)
     row = services.record_visit(enrolment, lesson, seconds=10_000)  # one heartbeat counts 5 minutes at most
-    assert row.seconds_spent == 300 and row.state == "done"
+    assert row.seconds_spent == 300
+    assert row.state == "done"
     db.session.commit()
     assert enrolment.state == "completed"
 

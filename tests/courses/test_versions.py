@@ -42,7 +42,8 @@ def test_published_version_refuses_every_edit(make_course, trainer):
     version = db.session.get(CourseVersion, version.id)
     assert (lesson_titles(version), version.lessons()[0].content_digest,
             [m.title for m in version.modules]) == before
-    assert version.state == "published" and version.number == 1
+    assert version.state == "published"
+    assert version.number == 1
 
 
 def test_draft_is_a_copy_with_the_same_lesson_keys(make_course, trainer):
@@ -51,7 +52,9 @@ def test_draft_is_a_copy_with_the_same_lesson_keys(make_course, trainer):
     draft = services.ensure_draft(course, actor=trainer)
     db.session.commit()
 
-    assert draft.id != published.id and draft.is_draft and draft.based_on_id == published.id
+    assert draft.id != published.id
+    assert draft.is_draft
+    assert draft.based_on_id == published.id
     assert [m.title for m in draft.modules] == ["Modul 1", "Modul 2"]
     assert lesson_titles(draft) == lesson_titles(published)
     assert [x.key for x in draft.lessons()] == [x.key for x in published.lessons()]
@@ -79,7 +82,8 @@ def test_publishing_numbers_versions_and_archives_the_previous(make_course, trai
         db.session.commit()
         numbers.append(version.number)
         assert course.published_version_id == version.id
-        assert version.change_summary == f"Versi {n}" and version.published_by_id == trainer.id
+        assert version.change_summary == f"Versi {n}"
+        assert version.published_by_id == trainer.id
     assert numbers == [1, 2, 3]
     states = db.session.execute(select(CourseVersion.number, CourseVersion.state).where(
         CourseVersion.course_id == course.id).order_by(CourseVersion.number)).tuples().all()
@@ -169,7 +173,8 @@ def test_moving_learners_keeps_progress_of_unchanged_lessons_only(make_course, t
 
     # Publishing alone does not move anybody.
     db.session.refresh(enrolment)
-    assert enrolment.version_id == v1.id and enrolment.progress_percent == 67
+    assert enrolment.version_id == v1.id
+    assert enrolment.progress_percent == 67
 
     assert services.move_learners(course, actor=trainer) == 1
     db.session.commit()
@@ -177,7 +182,8 @@ def test_moving_learners_keeps_progress_of_unchanged_lessons_only(make_course, t
     assert enrolment.version_id == v2.id
     rows = services.progress_rows(enrolment)
     assert set(rows) == {intro.key}, "the changed lesson starts again, the removed one is forgotten"
-    assert rows[intro.key].state == "done" and rows[intro.key].lesson_id == d_intro.id
+    assert rows[intro.key].state == "done"
+    assert rows[intro.key].lesson_id == d_intro.id
     assert enrolment.progress_percent == 33  # 1 of the 3 lessons of v2
     assert enrolment.state == "active"
     assert services.resume_lesson(enrolment).id == d_planning.id, "resume follows the lesson to v2"
@@ -198,7 +204,8 @@ def test_moving_learners_leaves_completed_enrolments_alone(make_course, trainer,
     db.session.commit()
     db.session.refresh(done)
     db.session.refresh(other)
-    assert done.version_id != v2.id and done.state == "completed"
+    assert done.version_id != v2.id
+    assert done.state == "completed"
     assert other.version_id == v2.id
 
 
