@@ -106,7 +106,14 @@ def create_units() -> list[str]:
 
 
 def import_file(app, path: Path, *, dry_run: bool) -> tuple[float, str]:
-    """``flask users import FILE [--dry-run]``, exactly as an operator runs it; (seconds, output)."""
+    """``flask users import FILE [--dry-run]``, exactly as an operator runs it; (seconds, output).
+
+    Each command starts on new database connections, as a new ``flask`` process would (a reused
+    PostgreSQL connection would carry query plans prepared while the table was still empty)."""
+    from lms.extensions import db
+
+    db.session.remove()
+    db.engine.dispose()
     runner = app.test_cli_runner()
     args = ["users", "import", str(path)] + (["--dry-run"] if dry_run else [])
     with Stopwatch() as clock:

@@ -98,7 +98,7 @@ def _check_member(info: zipfile.ZipInfo) -> str:
     suffix = posixpath.splitext(name.lower())[1]
     if suffix in FORBIDDEN_SUFFIXES or posixpath.basename(name.lower()) == ".htaccess":
         raise PackageRefused(_l("Files of type %(suffix)s are not allowed in a package (%(name)s).",
-                                suffix=suffix or name, name=name))
+                                suffix=suffix or posixpath.basename(name), name=name))
     if info.file_size > 1024 * 1024 and info.file_size > MAX_RATIO * max(info.compress_size, 1):
         raise PackageRefused(_l("%(name)s is compressed suspiciously well (a zip bomb?).", name=name))
     return normal

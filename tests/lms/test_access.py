@@ -15,9 +15,11 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import func, select
 
+from courses import services as course_services
 from lms import services
 from lms.extensions import db
 from lms.models import ApiToken, AuditEvent, OrgUnit, User
+from lms.storage import store
 
 PASSWORD = "correct horse 1"
 ROLES = ("anonymous", "learner", "trainer", "coauthor", "hr", "admin", "owner")
@@ -52,6 +54,19 @@ def admin_only(status) -> dict:
     return {**anyone(403), "anonymous": SIGN_IN, "admin": status}
 
 
+def authors(status) -> dict:
+    return {**admin_only(status), "trainer": status}
+
+
+def hr_or_admin(status) -> dict:
+    return {**admin_only(status), "hr": status}
+
+
+def studying(status, admin=None) -> dict:
+    """Lessons: the owner studies the course, an admin previews it, everybody else is told it does not exist."""
+    return {**signed_in(404), "owner": status, "admin": status if admin is None else admin}
+
+
 # Every form below is POSTed without its fields (CSRF is off in the testing config): the answer says who
 # may act, the forms' own validation is tested elsewhere. Where one endpoint has several URL rules that
 # answer differently, "METHOD /rule" overrides the method's entry for that rule.
@@ -82,6 +97,42 @@ EXPECTED: dict[str, dict[str, dict]] = {
     "admin.tokens": {"GET": admin_only(200), "POST": admin_only(200)},
     "admin.token_revoke": {"POST": admin_only(To("/admin/token"))},
     "admin.audit": {"GET": admin_only(200)},
+    # Courses: the course is open and published (v1, one downloadable file lesson) with a draft open, by an
+    # author who plays no role here, so "trainer" is a trainer who does not own it and only an admin manages
+    # it. ``lesson_id`` is a v1 lesson (editing it answers 409), ``module_id`` the draft's module.
+    "courses.catalog": {"GET": signed_in(200)},
+    "courses.course": {"GET": signed_in(200)},
+    "courses.enrol": {"POST": signed_in(To("/kursus/{code}/lanjut"))},
+    "courses.resume": {"GET": {**signed_in(To("/kursus/{code}")), "owner": To()}},  # owner: to the lesson
+    "courses.lesson": {"GET": studying(200)},
+    "courses.heartbeat": {"POST": studying(To("/kursus/{code}/pelajaran/{lesson_id}"), admin=200)},
+    "courses.lesson_file": {"GET": studying(200),
+                            "GET /kursus/<code>/pelajaran/<int:lesson_id>/<any(teks):part>": signed_in(404)},
+    "courses.scorm_commit": {"POST": signed_in(404)},  # the lesson is not a SCORM package
+    "courses.package_file": {"GET": anyone(404)},  # ``token`` is not a package token
+    "courses.image": {"GET": signed_in(200)},
+    "courses.cover": {"GET": signed_in(200)},
+    "courses.manage_list": {"GET": authors(200)},
+    "courses.course_new": {"GET": authors(200), "POST": authors(200)},
+    # Fields missing from a POST keep their values (an edit form saves), except unticked checkboxes.
+    "courses.course_edit": {"GET": admin_only(200), "POST": admin_only(To("/kelola/kursus/{course_id}"))},
+    "courses.course_team": {"POST": admin_only(To("/kelola/kursus/{course_id}"))},
+    "courses.categories": {"GET": admin_only(200), "POST": admin_only(200)},
+    "courses.category_edit": {"GET": admin_only(200), "POST": admin_only(To("/kelola/kategori"))},
+    "courses.draft": {"GET": admin_only(200)},
+    "courses.draft_open": {"POST": admin_only(To("/kelola/kursus/{course_id}/draf"))},
+    "courses.module_add": {"POST": admin_only(To("/kelola/kursus/{course_id}/draf"))},
+    "courses.module_edit": {"GET": admin_only(200), "POST": admin_only(To())},
+    "courses.module_delete": {"POST": admin_only(To())},
+    "courses.move": {"POST": admin_only(To())},
+    "courses.reorder": {"POST": admin_only(409)},  # an empty order does not match the modules
+    "courses.lesson_new": {"GET": admin_only(200), "POST": admin_only(200)},
+    "courses.lesson_edit": {"GET": admin_only(409), "POST": admin_only(409)},
+    "courses.lesson_delete": {"POST": admin_only(409)},
+    "courses.publish": {"POST": admin_only(To("/kelola/kursus/{course_id}"))},
+    "courses.move_learners": {"POST": admin_only(To("/kelola/kursus/{course_id}"))},
+    "courses.learners": {"GET": admin_only(200)},
+    "courses.assign": {"GET": hr_or_admin(200), "POST": hr_or_admin(200)},
 }
 
 
@@ -92,6 +143,26 @@ class Objects:
         self.unit, self.institution, self.mine = unit, institution, mine
         self.token, _secret = services.create_api_token(mine, name="SIMPEG", scopes=["records:read"], actor=None)
         _user, self.reset_secret = services.request_password_reset(mine.email)
+        self.course, self.lesson, self.module, self.cover = course_objects(mine)
+        self.category = self.course.category
+
+
+def course_objects(mine):
+    """An open course by an author of its own: v1 published with a file lesson, a draft open, ``mine`` enrolled."""
+    author = services.create_user(roles=("trainer",), email=f"pengampu{mine.id}@example.go.id",
+                                  full_name="Pengampu Kursus")
+    category = course_services.save_category(None, name=f"Manajemen Proyek {mine.id}", actor=None)
+    course = course_services.create_course(actor=author, code=f"PM-{mine.id}", title="Manajemen Proyek", jp=2,
+                                           competency_kind="teknis", jalur="nonklasikal", category_id=category.id)
+    course.cover_sha256 = store().put_bytes(b"\x89PNG\r\n\x1a\n" + bytes(32))
+    module = course_services.add_module(course.draft, title="Modul 1")
+    package = b"PK\x03\x04" + bytes(32)
+    lesson = course_services.add_lesson(module, kind="file", title="Templat RAB", file_sha256=store().put_bytes(
+        package), file_name="templat.zip", file_type="application/zip", file_size=len(package))
+    course_services.publish(course.draft, actor=author)
+    draft = course_services.ensure_draft(course, actor=author)
+    course_services.enrol(mine, course)
+    return course, lesson, draft.modules[0], course.cover_sha256
 
 
 class World:
@@ -123,10 +194,25 @@ ARGUMENTS = {
     "institution_id": lambda o: o.institution.id,
     "token": lambda o: o.reset_secret,
     "filename": lambda o: "css/bangkom.css",
+    "code": lambda o: o.course.code,
+    "course_id": lambda o: o.course.id,
+    "lesson_id": lambda o: o.lesson.id,
+    "module_id": lambda o: o.module.id,
+    "item_id": lambda o: o.module.id,
+    "what": lambda o: "modul",
+    "kind": lambda o: "text",
+    "part": lambda o: "teks",
+    "digest": lambda o: o.cover,
+    "sco": lambda o: "SCO-1",
+    "path": lambda o: "index.html",
+    "category_id": lambda o: o.category.id,
 }
 MISSING = {
     "user_id": 999_999_999, "token_id": 999_999_999, "unit_id": 999_999_999, "institution_id": 999_999_999,
     "token": "no-such-reset-link", "filename": "css/no-such-file.css",
+    "code": "NO-SUCH-COURSE", "course_id": 999_999_999, "lesson_id": 999_999_999, "module_id": 999_999_999,
+    "item_id": 999_999_999, "what": "modul", "kind": "text", "part": "teks", "digest": "0" * 64, "sco": "SCO-1",
+    "path": "index.html", "category_id": 999_999_999,
 }
 # Roles in the order they act: the administrator, whose POSTs do change things, comes last.
 ORDER = ("anonymous", "learner", "trainer", "coauthor", "hr", "owner", "admin")
