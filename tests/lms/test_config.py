@@ -58,7 +58,7 @@ def test_a_good_production_set_up_loads_with_secure_cookies(production_env, inst
     assert settings.DEBUG is False
     assert settings.SESSION_COOKIE_SECURE is True
     assert settings.REMEMBER_COOKIE_SECURE is True
-    assert settings.INSTANCE_PATH == str(instance)
+    assert str(instance) == settings.INSTANCE_PATH
     assert not (instance / "secret_key").exists(), "production must never write a generated secret"
 
 
@@ -98,7 +98,8 @@ def test_production_refuses_debug_mode(production_env, variable):
     production_env[variable] = "1"
     message = refusal(production_env)
     assert "Debug mode must be off" in message
-    assert "LMS_DEBUG" in message and "FLASK_DEBUG" in message
+    assert "LMS_DEBUG" in message
+    assert "FLASK_DEBUG" in message
 
 
 def test_production_refuses_flask_debug_even_when_lms_debug_says_off(production_env):
@@ -116,7 +117,8 @@ def test_debug_switched_off_explicitly_is_accepted(production_env, value):
 def test_production_refuses_to_run_without_any_signing_key(production_env):
     del production_env["LMS_SIGNING_P12"]
     message = refusal(production_env)
-    assert "LMS_SIGNING_P12" in message and "LMS_BSRE_URL" in message
+    assert "LMS_SIGNING_P12" in message
+    assert "LMS_BSRE_URL" in message
 
 
 def test_production_refuses_a_signing_key_file_that_does_not_exist(production_env, tmp_path):
@@ -247,4 +249,4 @@ def test_instance_path_defaults_to_instance_in_the_working_directory(tmp_path, m
     monkeypatch.chdir(tmp_path)
     settings = load("development", {})
     assert Path(settings.INSTANCE_PATH) == tmp_path / "instance"
-    assert settings.SQLALCHEMY_DATABASE_URI == f"sqlite:///{tmp_path / 'instance' / 'bangkom.db'}"
+    assert f"sqlite:///{tmp_path / 'instance' / 'bangkom.db'}" == settings.SQLALCHEMY_DATABASE_URI

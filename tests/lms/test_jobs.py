@@ -145,7 +145,8 @@ def test_a_failing_job_writes_nothing_and_is_retried(app, queued):
     db.session.expire_all()
     assert db.session.scalar(select(func.count(User.id))) == 0, "a failed job must not commit half its work"
     retry = queued.dequeue()
-    assert retry is not None and retry.retries == 0, "the failed job is queued once more for its retry"
+    assert retry is not None, "the failed job is queued once more for its retry"
+    assert retry.retries == 0, "and only once"
 
 
 def test_mail_without_an_smtp_server_is_written_as_an_eml_file(app):

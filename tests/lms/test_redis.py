@@ -61,7 +61,7 @@ def web_process(database_url: str, key_prefix: str, attempts: list[tuple[str, st
     env = {key: value for key, value in os.environ.items() if not key.startswith(("LMS_", "FLASK_"))}
     env.update(LMS_ENV="testing", LMS_INSTANCE_PATH=current_app.instance_path, LMS_DATABASE_URL=database_url,
                LMS_REDIS_URL=REDIS_URL)
-    result = subprocess.run([sys.executable, "-c", SIGN_IN_PROCESS, json.dumps(attempts), key_prefix],
+    result = subprocess.run([sys.executable, "-c", SIGN_IN_PROCESS, json.dumps(attempts), key_prefix],  # noqa: S603
                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(result.stdout.strip().splitlines()[-1])

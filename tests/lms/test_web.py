@@ -213,17 +213,17 @@ def test_unexpected_api_error_is_json_without_details(failing_app):
 
 
 def test_unexpected_error_rolls_back_half_done_work(app, failing_app, make_user):
-    user = make_user(full_name="Nama Awal")
+    user_id = make_user(full_name="Nama Awal").id
 
     def half_done():
-        db.session.get(User, user.id).full_name = "Setengah Jadi"
+        db.session.get(User, user_id).full_name = "Setengah Jadi"
         db.session.flush()
         raise RuntimeError("stopped half way")
 
     failing_app.add_url_rule("/half", "half", half_done)
     assert browser(failing_app).get("/half").status_code == 500
     db.session.expire_all()
-    assert db.session.get(User, user.id).full_name == "Nama Awal"
+    assert db.session.get(User, user_id).full_name == "Nama Awal"
 
 
 def test_api_errors_are_json_in_the_requests_language(app):
