@@ -42,6 +42,7 @@ class Config:
     REMEMBER_COOKIE_SAMESITE = "Lax"
     PERMANENT_SESSION_LIFETIME = 8 * 3600
     WTF_CSRF_TIME_LIMIT = 8 * 3600
+    CERTIFICATE_PDF_AUTO = True
     MAX_CONTENT_LENGTH = 64 * 1024 * 1024
 
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
@@ -128,6 +129,8 @@ class TestingConfig(Config):
     TESTING = True
     WTF_CSRF_ENABLED = False
     JOBS_IMMEDIATE = True
+    # Tests render certificate PDFs explicitly (certificates.jobs.produce_pdf), not on every completion.
+    CERTIFICATE_PDF_AUTO = False
     # Hashing stays argon2id, only cheaper, so the suite runs in seconds.
     ARGON2_TIME_COST = 1
     ARGON2_MEMORY_COST = 1024

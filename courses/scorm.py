@@ -12,12 +12,14 @@ through ``postMessage`` to the lesson page.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import posixpath
 import shutil
 import stat
 import tempfile
 import zipfile
+import zlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -218,9 +220,12 @@ def import_package(stream: BinaryIO) -> tuple[str, int, PackageInfo]:
             with zipfile.ZipFile(tmp) as archive:
                 info = inspect(archive)
                 tmp.seek(0)
-                digest, size = store().put(tmp)
+                digest = hashlib.file_digest(tmp, "sha256").hexdigest()
+                # Unpacked first: a member that fails to decompress refuses the package before it is stored.
                 _unpack(archive, digest)
-        except zipfile.BadZipFile as exc:
+                tmp.seek(0)
+                digest, size = store().put(tmp)
+        except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
             raise PackageRefused(_l("The ZIP file is damaged: %(error)s.", error=str(exc))) from None
     return digest, size, info
 

@@ -720,6 +720,32 @@ def evaluate_completion(enrolment: Enrolment) -> bool:
     return True
 
 
+def record_completion(user: User, course: Course, *, actor: User, reason: str) -> Enrolment:
+    """A classroom cohort or a correction: the person completed the course outside the platform.
+
+    Enrols them when needed and records the completion once (an already completed enrolment stays as it
+    is); ``course_completed`` is sent as for a completion online.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed({"reason": _l("Say why the completion is recorded (e.g. the class and dates).")})
+    enrolment = current_enrolment(user, course)
+    if enrolment is None:
+        enrolment = enrol(user, course, source="assigned", assigned_by=actor)
+    if enrolment.state == "completed":
+        return enrolment
+    result = db.session.execute(
+        update(Enrolment).where(Enrolment.id == enrolment.id, Enrolment.state == "active")
+        .values(state="completed", completed_at=aware_utcnow(), progress_percent=100)
+        .execution_options(synchronize_session=False))
+    db.session.refresh(enrolment)
+    if result.rowcount == 1:
+        audit("course.complete_recorded", enrolment, actor=actor, summary=f"{course.code} {user.email}",
+              reason=reason)
+        signals.course_completed.send(enrolment, enrolment=enrolment)
+    return enrolment
+
+
 def resume_lesson(enrolment: Enrolment) -> Lesson | None:
     """Where "Lanjutkan belajar" goes: the last lesson opened, else the first one not done."""
     lessons = enrolment.version.lessons()

@@ -58,7 +58,9 @@ def create_app(env_name: str | None = None, overrides: dict | None = None) -> Fl
     register_cli(app)
 
     # Feature packages; dependencies point one way: certificates → courses → lms.
+    import certificates.views
     import courses.views
 
     courses.views.init_app(app)
+    certificates.views.init_app(app)
     return app

@@ -18,11 +18,17 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)  # the API authenticates with bearer tokens, never with the session cookie
 
 _PATHS: dict[str, dict] = {}
+_SCHEMAS: dict[str, dict] = {}
 
 
 def document(path: str, method: str, spec: dict) -> None:
     """Add one operation to the OpenAPI description (``path`` in OpenAPI form, e.g. ``/x/{code}``)."""
     _PATHS.setdefault(path, {})[method.lower()] = spec
+
+
+def schema(name: str, spec: dict) -> None:
+    """Add a named schema to the OpenAPI components (referenced as ``#/components/schemas/<name>``)."""
+    _SCHEMAS[name] = spec
 
 
 def bearer_secret() -> str | None:
@@ -101,7 +107,7 @@ def openapi_document() -> dict:
         "servers": [{"url": "/api/v1"}],
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": {"Error": ERROR_SCHEMA},
+            "schemas": {"Error": ERROR_SCHEMA, **_SCHEMAS},
         },
         "paths": {
             "/openapi.json": {

@@ -33,6 +33,7 @@ def init_app(app: Flask) -> None:
     _app = app
     huey.immediate = bool(app.config.get("JOBS_IMMEDIATE"))
     app.extensions["huey"] = huey
+    _listen_for_commits()
 
 
 def task(**options):
@@ -51,6 +52,35 @@ def task(**options):
         return huey.task(**options)(inner)
 
     return decorator
+
+
+def enqueue_after_commit(job, *args) -> None:
+    """Run ``job(*args)`` once the current transaction has committed (never for a rolled-back one), so a
+    worker never looks for rows that are not there yet."""
+    from lms.extensions import db
+
+    db.session.info.setdefault("bangkom.after_commit", []).append((job, args))
+
+
+def _after_commit(session) -> None:
+    pending = session.info.pop("bangkom.after_commit", [])
+    for job, args in pending:
+        job(*args)
+
+
+def _after_rollback(session, previous) -> None:
+    if previous.parent is None:  # the whole transaction, not a savepoint inside it
+        session.info.pop("bangkom.after_commit", None)
+
+
+def _listen_for_commits() -> None:
+    from sqlalchemy import event
+
+    from lms.extensions import db
+
+    if not event.contains(db.session, "after_commit", _after_commit):
+        event.listen(db.session, "after_commit", _after_commit)
+        event.listen(db.session, "after_soft_rollback", _after_rollback)
 
 
 def run_consumer(workers: int = 2) -> None:

@@ -1,0 +1,1 @@
+"""Proof: issuing, numbering, PDF rendering, signing, verification and revocation of certificates."""

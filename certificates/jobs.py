@@ -1,0 +1,69 @@
+"""The certificate PDF as a background job: render, sign, store — keyed by the certificate, so it can be
+retried and never produces two different PDFs for one certificate."""
+
+from __future__ import annotations
+
+from flask import current_app
+from huey.exceptions import TaskLockedException
+from sqlalchemy import update
+
+from certificates.models import Certificate
+from lms.extensions import db
+from lms.jobs import enqueue_after_commit, huey, task
+from lms.models import aware_utcnow
+from lms.storage import store
+
+
+def queue_render(certificate_id: int) -> None:
+    if current_app.config.get("CERTIFICATE_PDF_AUTO", True):
+        enqueue_after_commit(render_certificate, certificate_id)
+
+
+@task(retries=3, retry_delay=20)
+def render_certificate(certificate_id: int) -> None:
+    try:
+        with huey.lock_task(f"certificate-pdf-{certificate_id}"):
+            produce_pdf(certificate_id)
+    except TaskLockedException:
+        current_app.logger.info("Certificate %s is being rendered by another worker", certificate_id)
+
+
+def produce_pdf(certificate_id: int) -> str | None:
+    """Render, sign and store the PDF unless it exists; returns its SHA-256 (None if nothing to do)."""
+    from certificates import pdf, signing
+
+    certificate = db.session.get(Certificate, certificate_id)
+    if certificate is None or certificate.pdf_sha256 is not None:
+        return certificate.pdf_sha256 if certificate else None
+    template = certificate.issuer.template
+    try:
+        document = pdf.render_certificate(certificate.snapshot, html=template.html if template else None,
+                                          css=template.css if template else None)
+        signer = signing.signer_for_app(current_app)
+        if signer.needs_passphrase:
+            # BSrE: the signatory signs with a passphrase typed at signing time (the signing queue page).
+            _record_error(certificate_id, "awaiting signature")
+            return None
+        snapshot = certificate.snapshot
+        signed = signer.sign(document, signatory=snapshot["signatory"]["name"] or snapshot["issuer"]["name"],
+                             reason=f"Sertifikat {certificate.number}",
+                             location=snapshot["issuer"]["city"] or "Indonesia",
+                             box=getattr(pdf, "SIGNATURE_BOX", None), page=getattr(pdf, "SIGNATURE_PAGE", 0))
+    except Exception as exc:
+        db.session.rollback()
+        _record_error(certificate_id, f"{type(exc).__name__}: {exc}")
+        raise
+    digest = store().put_bytes(signed)
+    # Only the first finished rendering is recorded; a late duplicate leaves the row as it is.
+    db.session.execute(update(Certificate).where(Certificate.id == certificate_id,
+                                                 Certificate.pdf_sha256.is_(None))
+                       .values(pdf_sha256=digest, pdf_size=len(signed), rendered_at=aware_utcnow(),
+                               render_error=None, render_attempts=Certificate.render_attempts + 1))
+    db.session.commit()
+    return digest
+
+
+def _record_error(certificate_id: int, message: str) -> None:
+    db.session.execute(update(Certificate).where(Certificate.id == certificate_id)
+                       .values(render_error=message[:500], render_attempts=Certificate.render_attempts + 1))
+    db.session.commit()

@@ -1,0 +1,282 @@
+"""Issuing, numbering, revoking and reissuing certificates. Functions flush; callers commit."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import re
+import secrets
+import string
+from collections.abc import Iterable
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from certificates.models import DEFAULT_NUMBER_TEMPLATE, Certificate, Issuer, NumberCounter
+from courses.models import JENIS_DIKLAT, Enrolment, LessonProgress
+from lms.extensions import db
+from lms.models import PANGKAT, User, aware_utcnow
+from lms.services import ServiceError, ValidationFailed, audit
+
+ROMAN_MONTHS = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII")
+# DOMAIN.md grade bands (a setting later): the lower bound of each predicate.
+GRADE_BANDS = ((90, "Sangat Baik"), (75, "Baik"), (65, "Cukup"), (55, "Kurang"), (0, "Sangat Kurang"))
+NUMBER_FIELDS = {"seq", "issuer", "program", "month_roman", "month", "year"}
+
+
+class NotIssuable(ServiceError):
+    """The certificate cannot be issued (no issuer configured, enrolment not completed…)."""
+
+
+def add_years(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February in a year that has none
+        return day.replace(year=day.year + years, day=28)
+
+
+def predicate(score: int | None) -> str | None:
+    if score is None:
+        return None
+    return next(label for bound, label in GRADE_BANDS if score >= bound)
+
+
+# ---------------------------------------------------------------- numbers and codes
+
+
+def check_number_template(template: str) -> None:
+    """Refuse a template that names unknown fields or lacks the sequence (numbers must be unique)."""
+    try:
+        fields = {name for _text, name, _spec, _conv in string.Formatter().parse(template) if name is not None}
+    except ValueError as exc:
+        raise ValidationFailed({"number_template": _l("The number template is malformed: %(e)s.", e=str(exc))}) \
+            from None
+    unknown = fields - NUMBER_FIELDS
+    if unknown:
+        raise ValidationFailed({"number_template": _l("Unknown fields in the number template: %(f)s.",
+                                                      f=", ".join(sorted(unknown)))})
+    if "seq" not in fields:
+        raise ValidationFailed({"number_template": _l("The number template must contain {seq}.")})
+
+
+def format_number(template: str, *, seq: int, issuer: str, program: str, when: dt.date) -> str:
+    return template.format(seq=seq, issuer=issuer, program=program, month=when.month,
+                           month_roman=ROMAN_MONTHS[when.month - 1], year=when.year)
+
+
+def next_seq(issuer: Issuer, year: int) -> int:
+    """The next sequence number for the issuer and year, gap-free across processes.
+
+    The counter row is created if missing, then incremented with UPDATE … RETURNING: the row lock held
+    until commit makes concurrent issuers wait their turn, and a rolled-back issue gives its number back.
+    """
+    dialect = db.session.get_bind().dialect.name
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(NumberCounter)
+    db.session.execute(insert.values(issuer_id=issuer.id, year=year, last_seq=0)
+                       .on_conflict_do_nothing(index_elements=["issuer_id", "year"]))
+    return db.session.execute(
+        update(NumberCounter).where(NumberCounter.issuer_id == issuer.id, NumberCounter.year == year)
+        .values(last_seq=NumberCounter.last_seq + 1).returning(NumberCounter.last_seq)).scalar_one()
+
+
+def new_code() -> str:
+    """160 random bits, base32 without padding: unguessable and unrelated to any id."""
+    return base64.b32encode(secrets.token_bytes(20)).decode().lower()
+
+
+CODE_RE = re.compile(r"^[a-z2-7]{32}$")
+
+
+# ---------------------------------------------------------------- snapshot
+
+
+def default_issuer() -> Issuer | None:
+    return db.session.scalar(select(Issuer).order_by(Issuer.is_default.desc(), Issuer.id).limit(1))
+
+
+def _score(enrolment: Enrolment) -> int | None:
+    """The post-test score when the course has one (quiz lessons), else the best packaged score."""
+    scores = db.session.execute(
+        select(LessonProgress.score).where(LessonProgress.enrolment_id == enrolment.id,
+                                           LessonProgress.score.is_not(None))).scalars().all()
+    return max(scores) if scores else None
+
+
+def build_snapshot(enrolment: Enrolment, issuer: Issuer, *, number: str, code: str, issued: dt.date,
+                   valid_until: dt.date | None, score: int | None) -> dict:
+    """Everything the certificate states, frozen as plain values at issue time."""
+    user, course, version = enrolment.user, enrolment.course, enrolment.version
+    instansi = None
+    unit = user.unit
+    while unit is not None:
+        instansi = unit.name
+        unit = unit.parent
+    base_url = current_app.config["BASE_URL"]
+    return {
+        "number": number,
+        "code": code,
+        "verify_url": f"{base_url}/verify/{code}",
+        "holder": {
+            "name": user.display_name, "nip": user.nip, "birth_place": user.birth_place,
+            "birth_date": user.birth_date.isoformat() if user.birth_date else None,
+            "pangkat": PANGKAT.get(user.golongan or "") if user.golongan else None,
+            "golongan": user.golongan, "jabatan": user.jabatan_name,
+            "instansi": instansi, "unit": user.unit.name if user.unit else None,
+        },
+        "course": {
+            "code": course.code, "title": course.title, "version": version.number, "jp": course.jp,
+            "jalur": course.jalur, "jenis_diklat": JENIS_DIKLAT.get(course.jenis_diklat, course.jenis_diklat),
+            "start": enrolment.enrolled_at.date().isoformat(),
+            "end": (enrolment.completed_at or aware_utcnow()).date().isoformat(),
+            "place": "daring" if course.jalur == "nonklasikal" else (issuer.city or None),
+            "competencies": [{"code": c.code, "name": c.name, "level": c.level} for c in course.competencies],
+            "outline": [{"title": m.title, "lessons": [{"title": lesson.title, "minutes": lesson.minutes}
+                                                       for lesson in m.lessons]} for m in version.modules],
+        },
+        "result": {"score": score, "predicate": predicate(score)},
+        "issuer": {"name": issuer.name, "short": issuer.code, "city": issuer.city, "logo": None},
+        "signatory": {"name": issuer.signatory_name, "nip": issuer.signatory_nip, "title": issuer.signatory_title},
+        "institutions": [i.name for i in course.institutions],
+        "issued_at": issued.isoformat(),
+        "valid_until": valid_until.isoformat() if valid_until else None,
+        "signature": {"kind": "bsre" if current_app.config.get("BSRE_URL") else "local", "box": None},
+    }
+
+
+# ---------------------------------------------------------------- issuing
+
+
+def issue(enrolment: Enrolment, *, actor: User | None = None, reason: str = "",
+          reissue_of: Certificate | None = None) -> Certificate:
+    """Write the certificate for a completed enrolment (idempotent per enrolment) and queue its PDF."""
+    if enrolment.state != "completed":
+        raise NotIssuable(_l("The course is not completed yet."))
+    if reissue_of is None:
+        existing = db.session.scalar(select(Certificate).where(Certificate.enrolment_id == enrolment.id,
+                                                               Certificate.reissue_of_id.is_(None)))
+        if existing is not None:
+            return existing
+    issuer = default_issuer()
+    if issuer is None:
+        raise NotIssuable(_l("No certificate issuer is configured; an administrator must add one."))
+    today = dt.date.today()
+    seq = next_seq(issuer, today.year)
+    number = format_number(issuer.number_template or DEFAULT_NUMBER_TEMPLATE, seq=seq, issuer=issuer.code,
+                           program=enrolment.course.code, when=today)
+    code = new_code()
+    course = enrolment.course
+    valid_until = add_years(today, course.validity_years) if course.validity_years else None
+    certificate = Certificate(
+        enrolment=enrolment, user_id=enrolment.user_id, course_id=enrolment.course_id, issuer=issuer,
+        year=today.year, seq=seq, number=number, code=code, jp=course.jp, valid_until=valid_until,
+        issued_by_id=actor.id if actor else None, issue_reason=reason, reissue_of_id=reissue_of.id if reissue_of else None,
+        snapshot=build_snapshot(enrolment, issuer, number=number, code=code, issued=today,
+                                valid_until=valid_until, score=_score(enrolment)))
+    db.session.add(certificate)
+    db.session.flush()
+    # A renewal or a correction replaces earlier certificates of the same course for this person.
+    earlier = db.session.scalars(select(Certificate).where(
+        Certificate.user_id == enrolment.user_id, Certificate.course_id == enrolment.course_id,
+        Certificate.id != certificate.id, Certificate.superseded_by_id.is_(None),
+        Certificate.revoked_at.is_(None))).all()
+    for old in earlier:
+        old.superseded_by_id = certificate.id
+    audit("certificate.issue", certificate, actor=actor, summary=f"{number} {enrolment.user.email}",
+          reason=reason or None, supersedes=[c.number for c in earlier] or None)
+    from certificates import jobs
+
+    jobs.queue_render(certificate.id)
+    return certificate
+
+
+def on_course_completed(sender, *, enrolment: Enrolment, **_extra) -> None:
+    """``course_completed`` listener: the certificate is written in the completion's transaction."""
+    if default_issuer() is None:
+        current_app.logger.warning("No issuer configured: no certificate for enrolment %s", enrolment.id)
+        return
+    issue(enrolment)
+
+
+def revoke(certificate: Certificate, *, reason: str, actor: User | None) -> Certificate:
+    reason = (reason or "").strip()
+    if len(reason) < 5:
+        raise ValidationFailed({"reason": _l("Say why the certificate is revoked (at least 5 characters).")})
+    if certificate.revoked_at is not None:
+        return certificate
+    certificate.revoked_at = aware_utcnow()
+    certificate.revoked_reason = reason[:500]
+    certificate.revoked_by_id = actor.id if actor else None
+    db.session.flush()
+    audit("certificate.revoke", certificate, actor=actor, summary=certificate.number, reason=reason)
+    return certificate
+
+
+def reissue(certificate: Certificate, *, reason: str, actor: User) -> Certificate:
+    """A corrected certificate (fresh snapshot from the current profile); the old one is superseded."""
+    reason = (reason or "").strip()
+    if len(reason) < 5:
+        raise ValidationFailed({"reason": _l("Say what is corrected (at least 5 characters).")})
+    if certificate.revoked_at is not None:
+        raise NotIssuable(_l("A revoked certificate cannot be corrected."))
+    return issue(certificate.enrolment, actor=actor, reason=reason, reissue_of=certificate)
+
+
+def for_user(user: User) -> Iterable[Certificate]:
+    return db.session.scalars(select(Certificate).where(Certificate.user_id == user.id)
+                              .order_by(Certificate.issued_at.desc(), Certificate.id.desc())).all()
+
+
+def by_code(code: str) -> Certificate | None:
+    code = (code or "").strip().lower()
+    if not CODE_RE.match(code):
+        return None
+    return db.session.scalar(select(Certificate).where(Certificate.code == code))
+
+
+def can_download(user, certificate: Certificate) -> bool:
+    """The holder, and HR or admins; nobody else gets the PDF by id or code."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return user.id == certificate.user_id or user.has_role("hr", "admin")
+
+
+def can_revoke(user) -> bool:
+    return getattr(user, "is_authenticated", False) and user.has_role("hr", "admin")
+
+
+def mask_nip(nip: str | None) -> str | None:
+    if not nip:
+        return None
+    return nip[:4] + "*" * (len(nip) - 7) + nip[-3:]
+
+
+def _expired(certificate: Certificate) -> bool:
+    return certificate.valid_until is not None and certificate.valid_until < dt.date.today()
+
+
+def public_json(certificate: Certificate | None, *, full_nip: bool = False) -> dict:
+    """The certificate JSON of INTERFACES.md."""
+    if certificate is None:
+        return {"status": "unknown"}
+    snap = certificate.snapshot
+    base_url = current_app.config["BASE_URL"]
+    return {
+        "number": certificate.number,
+        "code": certificate.code,
+        # The contract knows valid, revoked and expired; a replaced certificate says what replaced it.
+        "status": "valid" if certificate.status() == "superseded" and not _expired(certificate)
+        else ("expired" if certificate.status() == "superseded" else certificate.status()),
+        "superseded_by": certificate.superseded_by.number if certificate.superseded_by else None,
+        "holder": {"name": snap["holder"]["name"],
+                   "nip": snap["holder"]["nip"] if full_nip else mask_nip(snap["holder"]["nip"])},
+        "course": {"code": snap["course"]["code"], "title": snap["course"]["title"], "jp": snap["course"]["jp"]},
+        "issuer": snap["issuer"]["name"],
+        "issued_at": certificate.issued_at.date().isoformat(),
+        "valid_until": certificate.valid_until.isoformat() if certificate.valid_until else None,
+        "revoked": ({"at": certificate.revoked_at.isoformat(), "reason": certificate.revoked_reason}
+                    if certificate.revoked_at else None),
+        "pdf_sha256": certificate.pdf_sha256,
+        "verify_url": f"{base_url}/verify/{certificate.code}",
+    }
