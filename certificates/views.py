@@ -62,10 +62,10 @@ def _pdf_response(certificate: Certificate, *, inline: bool = False):
 # ---------------------------------------------------------------- public verification
 
 
-@bp.route("/verify/<code>")
+@bp.route("/verify/<certificate_code>")
 @limiter.limit(PUBLIC_LIMIT)
-def verify(code: str):
-    certificate = services.by_code(code)
+def verify(certificate_code: str):
+    certificate = services.by_code(certificate_code)
     status = 404 if certificate is None else 200
     return render_template("certificates/verify.html", certificate=certificate,
                            status=certificate.status() if certificate else "unknown",
@@ -73,11 +73,11 @@ def verify(code: str):
                            else None), status
 
 
-@bp.route("/verify/<code>/pdf")
+@bp.route("/verify/<certificate_code>/pdf")
 @limiter.limit(PUBLIC_LIMIT)
-def verify_pdf(code: str):
+def verify_pdf(certificate_code: str):
     """The signed PDF for whoever holds the code (it is printed on the certificate and its QR)."""
-    certificate = services.by_code(code)
+    certificate = services.by_code(certificate_code)
     if certificate is None:
         abort(404)
     response = _pdf_response(certificate, inline=True)
@@ -173,13 +173,13 @@ def reissue(certificate_id: int):
 # ---------------------------------------------------------------- API
 
 
-@api_bp.get("/certificates/<code>")
+@api_bp.get("/certificates/<path:certificate_code>")
 @limiter.limit(PUBLIC_LIMIT)
-def api_certificate(code: str):
-    certificate = services.by_code(code)
+def api_certificate(certificate_code: str):
+    certificate = services.by_code(certificate_code)
     if certificate is None:
-        # Look the number up too: HR systems know certificates by number.
-        certificate = db.session.scalar(select(Certificate).where(Certificate.number == code))
+        # Look the number up too: HR systems know certificates by number (numbers contain slashes).
+        certificate = db.session.scalar(select(Certificate).where(Certificate.number == certificate_code))
     body = services.public_json(certificate, full_nip=api.has_scope("certificates:read"))
     return jsonify(body), (200 if certificate else 404)
 

@@ -93,6 +93,15 @@ def _form_translations(meta, form) -> FormTranslations:
 DATE_PATTERNS = {"long": "d MMMM y", "medium": "d MMM y"}
 
 
+def _as_date(value):
+    """Dates also arrive as ISO strings (frozen certificate snapshots keep plain values)."""
+    if isinstance(value, str):
+        import datetime as dt
+
+        return dt.date.fromisoformat(value[:10])
+    return value
+
+
 def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     # Every FlaskForm, including those of later modules, asks its Meta for translations.
@@ -100,7 +109,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(get_locale=get_locale)
     app.jinja_env.filters.update(
         # Indonesian day-month order in both languages: "22 November 2026", "22 August 2026" in English.
-        date=lambda value, fmt="long": format_date(value, DATE_PATTERNS.get(fmt, fmt)) if value else "—",
+        date=lambda value, fmt="long": format_date(_as_date(value), DATE_PATTERNS.get(fmt, fmt)) if value else "—",
         datetime=lambda value, fmt="medium": format_datetime(value, fmt) if value else "—",
         number=lambda value: format_decimal(value) if value is not None else "—",
         nip=format_nip,

@@ -12,7 +12,7 @@ from typing import IO, Any
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select, text, update
 
 from lms import nip as nip_rules
 from lms.extensions import db
@@ -248,6 +248,10 @@ def import_users(stream: IO[bytes], *, actor: User | None, dry_run: bool = False
         statement = insert(User).returning(User.id).execution_options(render_nulls=True)
         ids = db.session.scalars(statement, batch).all()
         db.session.execute(insert(UserRole), [{"user_id": uid, "role": "learner"} for uid in ids])
+    if new_rows and db.session.get_bind().dialect.name == "postgresql":
+        # Plans cached by long-lived connections assumed the table as it was; fresh statistics keep the
+        # next import (on the same web worker's connection) from running on empty-table plans.
+        db.session.execute(text("ANALYZE users"))
     # Updates grouped by the set of columns they carry, as executemany needs one statement shape.
     shapes: dict[frozenset, list[dict]] = {}
     for row in changed_rows:

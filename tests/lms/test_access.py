@@ -9,6 +9,7 @@ Whenever access is refused (403, 404, 405, sign-in), the database must be exactl
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -133,6 +134,17 @@ EXPECTED: dict[str, dict[str, dict]] = {
     "courses.move_learners": {"POST": admin_only(To("/kelola/kursus/{course_id}"))},
     "courses.learners": {"GET": admin_only(200)},
     "courses.assign": {"GET": hr_or_admin(200), "POST": hr_or_admin(200)},
+    # Certificates: the owner completed the course and holds a certificate with its PDF stored; the
+    # public code opens the verification page and the PDF for anyone, the id only for holder, HR, admin.
+    "certificates.verify": {"GET": anyone(200)},
+    "certificates.verify_pdf": {"GET": anyone(200)},
+    "certificates_api.api_certificate": {"GET": anyone(200)},
+    "certificates.mine": {"GET": signed_in(200)},
+    "certificates.download": {"GET": {**signed_in(404), "owner": 200, "hr": 200, "admin": 200}},
+    "certificates.manage": {"GET": hr_or_admin(200)},
+    "certificates.detail": {"GET": hr_or_admin(200)},
+    "certificates.revoke": {"POST": hr_or_admin(To("/kelola/sertifikat/{certificate_id}"))},
+    "certificates.reissue": {"POST": hr_or_admin(To("/kelola/sertifikat/{certificate_id}"))},
 }
 
 
@@ -143,8 +155,29 @@ class Objects:
         self.unit, self.institution, self.mine = unit, institution, mine
         self.token, _secret = services.create_api_token(mine, name="SIMPEG", scopes=["records:read"], actor=None)
         _user, self.reset_secret = services.request_password_reset(mine.email)
-        self.course, self.lesson, self.module, self.cover = course_objects(mine)
-        self.category = self.course.category
+
+    @functools.cached_property
+    def certificate(self):
+        """``mine`` completed the course (a classroom record) and holds its certificate, PDF stored."""
+        from certificates.models import Issuer
+
+        if db.session.scalar(select(Issuer.id).limit(1)) is None:
+            db.session.add(Issuer(code="BPSDM", name="BPSDM Provinsi", city="Bandung", is_default=True))
+        course = self.course
+        enrolment = course_services.record_completion(self.mine, course, actor=self.mine, reason="Kelas tatap muka")
+        from certificates.models import Certificate
+
+        certificate = db.session.scalar(select(Certificate).where(Certificate.enrolment_id == enrolment.id))
+        certificate.pdf_sha256 = store().put_bytes(b"%PDF-1.7\n% matrix\n%%EOF\n")
+        db.session.commit()
+        return certificate
+
+    @functools.cached_property
+    def course(self):
+        """Made on first use, before the request it is for: most URLs name no course."""
+        course = course_objects(self.mine)
+        db.session.commit()
+        return course
 
 
 def course_objects(mine):
@@ -159,10 +192,10 @@ def course_objects(mine):
     package = b"PK\x03\x04" + bytes(32)
     lesson = course_services.add_lesson(module, kind="file", title="Templat RAB", file_sha256=store().put_bytes(
         package), file_name="templat.zip", file_type="application/zip", file_size=len(package))
-    course_services.publish(course.draft, actor=author)
-    draft = course_services.ensure_draft(course, actor=author)
+    course_services.publish(lesson.module.version, actor=author)
+    course_services.ensure_draft(course, actor=author)
     course_services.enrol(mine, course)
-    return course, lesson, draft.modules[0], course.cover_sha256
+    return course
 
 
 class World:
@@ -196,23 +229,25 @@ ARGUMENTS = {
     "filename": lambda o: "css/bangkom.css",
     "code": lambda o: o.course.code,
     "course_id": lambda o: o.course.id,
-    "lesson_id": lambda o: o.lesson.id,
-    "module_id": lambda o: o.module.id,
-    "item_id": lambda o: o.module.id,
+    "lesson_id": lambda o: o.course.published_version.lessons()[0].id,
+    "module_id": lambda o: o.course.draft.modules[0].id,
+    "item_id": lambda o: o.course.draft.modules[0].id,
     "what": lambda o: "modul",
     "kind": lambda o: "text",
     "part": lambda o: "teks",
-    "digest": lambda o: o.cover,
+    "digest": lambda o: o.course.cover_sha256,
     "sco": lambda o: "SCO-1",
     "path": lambda o: "index.html",
-    "category_id": lambda o: o.category.id,
+    "category_id": lambda o: o.course.category_id,
+    "certificate_code": lambda o: o.certificate.code,
+    "certificate_id": lambda o: o.certificate.id,
 }
 MISSING = {
     "user_id": 999_999_999, "token_id": 999_999_999, "unit_id": 999_999_999, "institution_id": 999_999_999,
     "token": "no-such-reset-link", "filename": "css/no-such-file.css",
     "code": "NO-SUCH-COURSE", "course_id": 999_999_999, "lesson_id": 999_999_999, "module_id": 999_999_999,
     "item_id": 999_999_999, "what": "modul", "kind": "text", "part": "teks", "digest": "0" * 64, "sco": "SCO-1",
-    "path": "index.html", "category_id": 999_999_999,
+    "path": "index.html", "category_id": 999_999_999, "certificate_code": "a" * 32, "certificate_id": 999_999_999,
 }
 # Roles in the order they act: the administrator, whose POSTs do change things, comes last.
 ORDER = ("anonymous", "learner", "trainer", "coauthor", "hr", "owner", "admin")
