@@ -229,6 +229,8 @@ def init_app(app) -> None:
     course_completed.connect(services.on_course_completed)
     web.add_navigation(app, "certificates.mine", _l("My certificates"), ("learner",), position=2)
     web.add_navigation(app, "certificates.manage", _l("Certificates"), ("hr", "admin"), position=3)
+    web.add_admin_section(app, "certificates.manage", _l("Certificates"),
+                          _l("Search, revoke and correct issued certificates."))
     from certificates import demo
 
     # Before the courses' demo: its completed enrolments get their certificates from this issuer.

@@ -545,7 +545,8 @@ def course_team(course_id: int):
     form = _team_form(course, formdata=request.form)
     if form.validate_on_submit():
         owners, unknown = [], []
-        for item in re.split(r"[\s,;]+", form.owners.data or ""):
+        # One per line or separated by commas; a NIP may be written with spaces ("19850312 201001 1 003").
+        for item in (x.strip() for x in re.split(r"[\r\n\t,;]+", form.owners.data or "")):
             if item:
                 user = people.find_by_login(item)
                 (owners.append(user) if user is not None else unknown.append(item))
@@ -990,7 +991,8 @@ def init_app(app) -> None:
     app.cli.add_command(courses_cli)
     web.add_navigation(app, "courses.catalog", _l("Courses"), None, position=1)
     web.add_navigation(app, "courses.manage_list", _l("My courses"), ("trainer", "admin"), position=2)
-    web.add_navigation(app, "courses.categories", _l("Categories"), ("admin",), position=6)
+    web.add_admin_section(app, "courses.categories", _l("Categories"),
+                          _l("The catalog's categories, their order and visibility."))
     web.add_home_section(app, "learner", learner_home_section)
     web.add_home_section(app, "trainer", trainer_home_section)
     from courses import demo

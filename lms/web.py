@@ -16,11 +16,26 @@ CSP = (
 NAVIGATION = (
     ("lms.home", _l("Home"), None),
     ("admin.users", _l("Users"), ("admin",)),
-    ("admin.units", _l("Units"), ("admin",)),
-    ("admin.institutions", _l("Institutions"), ("admin",)),
-    ("admin.tokens", _l("API tokens"), ("admin",)),
-    ("admin.audit", _l("Audit log"), ("admin",)),
+    ("admin.index", _l("Administration"), ("admin",)),
 )
+# The administration page: (endpoint, title, what it is for). Feature packages add theirs.
+ADMIN_SECTIONS = (
+    ("admin.users", _l("Users"), _l("Accounts, roles, bulk import of employees, deactivation.")),
+    ("admin.units", _l("Units"), _l("The organisation tree: instansi and unit kerja with their codes.")),
+    ("admin.institutions", _l("Institutions"), _l("Partner universities and institutions of co-authors.")),
+    ("admin.tokens", _l("API tokens"), _l("Tokens for HR systems, with scopes; revoke them here.")),
+    ("admin.audit", _l("Audit log"), _l("Who did what to which object, when and from where.")),
+)
+
+
+def add_admin_section(app: Flask, endpoint: str, title, description) -> None:
+    sections = app.extensions.setdefault("bangkom.admin_sections", list(ADMIN_SECTIONS))
+    if all(entry[0] != endpoint for entry in sections):
+        sections.append((endpoint, title, description))
+
+
+def admin_sections() -> list[tuple[str, str, str]]:
+    return current_app.extensions.get("bangkom.admin_sections", list(ADMIN_SECTIONS))
 
 
 def add_navigation(app: Flask, endpoint: str, label, roles: tuple[str, ...] | None, *, position: int) -> None:

@@ -68,6 +68,13 @@ def _form_fields(form: UserForm) -> dict:
 # ---------------------------------------------------------------- users
 
 
+@bp.route("/")
+def index():
+    from lms import web
+
+    return render_template("admin/index.html", sections=web.admin_sections())
+
+
 @bp.route("/pengguna")
 def users():
     form = UserFilterForm(request.args)

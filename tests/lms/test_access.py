@@ -83,6 +83,7 @@ EXPECTED: dict[str, dict[str, dict]] = {
     "auth.reset_password": {"GET": anyone(200), "POST": anyone(200)},
     "auth.change_password": {"GET": signed_in(200), "POST": signed_in(200)},
     "api.openapi": {"GET": anyone(200)},
+    "admin.index": {"GET": admin_only(200)},
     "admin.users": {"GET": admin_only(200)},
     "admin.user_new": {"GET": admin_only(200), "POST": admin_only(200)},
     "admin.user_edit": {"GET": admin_only(200), "POST": admin_only(200)},
