@@ -191,6 +191,48 @@ def issue(enrolment: Enrolment, *, actor: User | None = None, reason: str = "",
     return certificate
 
 
+ISSUER_FIELDS = ("code", "name", "city", "number_template", "signatory_name", "signatory_nip", "signatory_title",
+                 "signatory_nik", "template_id", "logo_sha256", "is_default")
+
+
+def save_issuer(issuer: Issuer | None, *, actor: User, **fields) -> Issuer:
+    check_number_template(fields.get("number_template") or "")
+    code = (fields.get("code") or "").strip().upper()
+    clash = select(Issuer.id).where(Issuer.code == code)
+    if issuer is not None:
+        clash = clash.where(Issuer.id != issuer.id)
+    if db.session.scalar(clash):
+        raise ValidationFailed({"code": _l("Another issuer uses this code.")})
+    fields["code"] = code
+    if issuer is None:
+        issuer = Issuer()
+        db.session.add(issuer)
+    for key in ISSUER_FIELDS:
+        if key in fields and not (key == "logo_sha256" and fields[key] is None):
+            setattr(issuer, key, fields[key])
+    db.session.flush()
+    if issuer.is_default:
+        db.session.execute(update(Issuer).where(Issuer.id != issuer.id).values(is_default=False))
+    audit("issuer.save", issuer, actor=actor, summary=issuer.code)
+    return issuer
+
+
+def save_template(template, *, actor: User, name: str, html: str, css: str):
+    """Keep a print template after checking that it renders with sample data."""
+    from certificates import pdf
+    from certificates.models import CertificateTemplate
+
+    pdf.preview_certificate(html, css)  # raises pdf.TemplateError with a message for the author
+    if template is None:
+        template = CertificateTemplate()
+        db.session.add(template)
+    template.name, template.html, template.css = name.strip(), html, css or ""
+    template.updated_by_id = actor.id
+    db.session.flush()
+    audit("certificate_template.save", template, actor=actor, summary=template.name)
+    return template
+
+
 def on_course_completed(sender, *, enrolment: Enrolment, **_extra) -> None:
     """``course_completed`` listener: the certificate is written in the completion's transaction."""
     if default_issuer() is None:

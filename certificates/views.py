@@ -8,6 +8,7 @@ from flask import (
     abort,
     flash,
     jsonify,
+    make_response,
     redirect,
     render_template,
     request,
@@ -23,12 +24,15 @@ from wtforms import StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from certificates import services
-from certificates.models import Certificate
+from certificates.forms import IssuerForm, TemplateForm
+from certificates.models import DEFAULT_NUMBER_TEMPLATE, Certificate, CertificateTemplate, Issuer
 from lms import api
 from lms.extensions import csrf, db, limiter
+from lms.forms import options
 from lms.models import User
 from lms.permissions import role_required
-from lms.storage import store
+from lms.services import ValidationFailed
+from lms.storage import TooLarge, sniff, store
 
 bp = Blueprint("certificates", __name__)
 api_bp = Blueprint("certificates_api", __name__, url_prefix="/api/v1")
@@ -170,6 +174,99 @@ def reissue(certificate_id: int):
     return redirect(url_for("certificates.detail", certificate_id=certificate.id))
 
 
+# ---------------------------------------------------------------- issuers and print templates (admin)
+
+
+def _template_choices():
+    return options([(None, _("Default template (STTPP)")), *[(t.id, t.name) for t in db.session.scalars(
+        select(CertificateTemplate).order_by(CertificateTemplate.name))]])
+
+
+def _apply(form, errors) -> None:
+    for field, message in errors.items():
+        (form[field].errors.append(message) if field in form else flash(str(message), "error"))
+
+
+@bp.route("/kelola/penerbit")
+@role_required("admin")
+def issuers():
+    return render_template("certificates/issuers.html",
+                           issuers=db.session.scalars(select(Issuer).order_by(Issuer.code)).all(),
+                           templates=db.session.scalars(select(CertificateTemplate)
+                                                        .order_by(CertificateTemplate.name)).all())
+
+
+@bp.route("/kelola/penerbit/baru", methods=["GET", "POST"], defaults={"issuer_id": None})
+@bp.route("/kelola/penerbit/<int:issuer_id>", methods=["GET", "POST"])
+@role_required("admin")
+def issuer_edit(issuer_id: int | None):
+    issuer = db.get_or_404(Issuer, issuer_id) if issuer_id else None
+    form = IssuerForm(obj=issuer)
+    form.template_id.choices = _template_choices()
+    if issuer is None and request.method == "GET":
+        form.number_template.data = DEFAULT_NUMBER_TEMPLATE
+    if form.validate_on_submit():
+        fields = {name: form[name].data for name in ("code", "name", "city", "number_template", "signatory_name",
+                                                     "signatory_nip", "signatory_title", "signatory_nik",
+                                                     "template_id", "is_default")}
+        fields["logo_sha256"] = None
+        try:
+            if form.logo.data:
+                head = form.logo.data.stream.read(64)
+                form.logo.data.stream.seek(0)
+                if sniff(head) not in ("image/png", "image/jpeg"):
+                    raise ValidationFailed({"logo": _("The logo must be a PNG or JPEG image.")})
+                fields["logo_sha256"], _size = store().put(form.logo.data.stream, max_bytes=1024 * 1024)
+            issuer = services.save_issuer(issuer, actor=current_user, **fields)
+        except TooLarge:
+            db.session.rollback()
+            form.logo.errors.append(_("The logo is larger than 1 MB."))
+        except ValidationFailed as exc:
+            db.session.rollback()
+            _apply(form, exc.errors)
+        else:
+            db.session.commit()
+            flash(_("Issuer %(code)s saved.", code=issuer.code), "success")
+            return redirect(url_for("certificates.issuers"))
+    return render_template("certificates/issuer_form.html", form=form, issuer=issuer)
+
+
+@bp.route("/kelola/templat-sertifikat/baru", methods=["GET", "POST"], defaults={"template_id": None})
+@bp.route("/kelola/templat-sertifikat/<int:template_id>", methods=["GET", "POST"])
+@role_required("admin")
+def template_edit(template_id: int | None):
+    from certificates import pdf
+
+    template = db.get_or_404(CertificateTemplate, template_id) if template_id else None
+    form = TemplateForm(obj=template)
+    if template is None and request.method == "GET":
+        form.html.data, form.css.data = pdf.default_template()
+        form.name.data = _("STTPP (copy)")
+    if form.validate_on_submit():
+        if request.form.get("action") == "preview":
+            try:
+                document = pdf.preview_certificate(form.html.data, form.css.data or "")
+            except pdf.TemplateError as exc:
+                form.html.errors.append(str(exc))
+            else:
+                response = make_response(document)
+                response.headers["Content-Type"] = "application/pdf"
+                response.headers["Content-Disposition"] = 'inline; filename="pratinjau-sertifikat.pdf"'
+                return response
+        else:
+            try:
+                template = services.save_template(template, actor=current_user, name=form.name.data,
+                                                  html=form.html.data, css=form.css.data or "")
+            except pdf.TemplateError as exc:
+                db.session.rollback()
+                form.html.errors.append(str(exc))
+            else:
+                db.session.commit()
+                flash(_("Template saved."), "success")
+                return redirect(url_for("certificates.template_edit", template_id=template.id))
+    return render_template("certificates/template_form.html", form=form, template=template)
+
+
 # ---------------------------------------------------------------- API
 
 
@@ -231,6 +328,8 @@ def init_app(app) -> None:
     web.add_navigation(app, "certificates.manage", _l("Certificates"), ("hr", "admin"), position=3)
     web.add_admin_section(app, "certificates.manage", _l("Certificates"),
                           _l("Search, revoke and correct issued certificates."))
+    web.add_admin_section(app, "certificates.issuers", _l("Issuers and certificate templates"),
+                          _l("Who issues certificates, their numbering, signatory, logo and print template."))
     from certificates import demo
 
     # Before the courses' demo: its completed enrolments get their certificates from this issuer.

@@ -146,6 +146,10 @@ EXPECTED: dict[str, dict[str, dict]] = {
     "certificates.detail": {"GET": hr_or_admin(200)},
     "certificates.revoke": {"POST": hr_or_admin(To("/kelola/sertifikat/{certificate_id}"))},
     "certificates.reissue": {"POST": hr_or_admin(To("/kelola/sertifikat/{certificate_id}"))},
+    "certificates.issuers": {"GET": admin_only(200)},
+    # Empty forms are re-shown with their errors.
+    "certificates.issuer_edit": {"GET": admin_only(200), "POST": admin_only(200)},
+    "certificates.template_edit": {"GET": admin_only(200), "POST": admin_only(200)},
 }
 
 
@@ -172,6 +176,15 @@ class Objects:
         certificate.pdf_sha256 = store().put_bytes(b"%PDF-1.7\n% matrix\n%%EOF\n")
         db.session.commit()
         return certificate
+
+    @functools.cached_property
+    def template(self):
+        from certificates.models import CertificateTemplate
+
+        template = CertificateTemplate(name="STTPP", html="<p>{{ c.number }}</p>", css="")
+        db.session.add(template)
+        db.session.commit()
+        return template
 
     @functools.cached_property
     def course(self):
@@ -242,6 +255,8 @@ ARGUMENTS = {
     "category_id": lambda o: o.course.category_id,
     "certificate_code": lambda o: o.certificate.code,
     "certificate_id": lambda o: o.certificate.id,
+    "issuer_id": lambda o: o.certificate.issuer_id,
+    "template_id": lambda o: o.template.id,
 }
 MISSING = {
     "user_id": 999_999_999, "token_id": 999_999_999, "unit_id": 999_999_999, "institution_id": 999_999_999,
@@ -249,6 +264,7 @@ MISSING = {
     "code": "NO-SUCH-COURSE", "course_id": 999_999_999, "lesson_id": 999_999_999, "module_id": 999_999_999,
     "item_id": 999_999_999, "what": "modul", "kind": "text", "part": "teks", "digest": "0" * 64, "sco": "SCO-1",
     "path": "index.html", "category_id": 999_999_999, "certificate_code": "a" * 32, "certificate_id": 999_999_999,
+    "issuer_id": 999_999_999, "template_id": 999_999_999,
 }
 # Roles in the order they act: the administrator, whose POSTs do change things, comes last.
 ORDER = ("anonymous", "learner", "trainer", "coauthor", "hr", "owner", "admin")
