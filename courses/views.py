@@ -22,6 +22,7 @@ from flask import (
     send_file,
     url_for,
 )
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf.csrf import ValidationError, generate_csrf, validate_csrf
@@ -939,11 +940,12 @@ def assign(code: str):
             db.session.commit()
             from lms.mail import send_mail
 
+            link = current_app.config["BASE_URL"] + url_for("courses.course", code=course.code)
             for user in unique:
-                send_mail(user.email, _("Mandatory training: %(title)s", title=course.title),
-                          render_template("mail/assignment.txt", user=user, course=course, due_on=form.due_on.data,
-                                          link=current_app.config["BASE_URL"] + url_for("courses.course",
-                                                                                          code=course.code)))
+                with force_locale(user.locale or "id"):  # in the recipient's language, not the sender's
+                    send_mail(user.email, _("Mandatory training: %(title)s", title=course.title),
+                              render_template("mail/assignment.txt", user=user, course=course,
+                                              due_on=form.due_on.data, link=link))
             flash(_("%(n)s person(s) assigned to %(code)s.", n=len(unique), code=course.code), "success")
             return redirect(url_for("courses.course", code=course.code))
     return render_template("courses/assign.html", form=form, course=course)

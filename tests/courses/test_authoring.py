@@ -419,3 +419,14 @@ def test_assigned_course_shows_on_the_learners_home_with_its_due_date(client, lo
     assert "Assigned to me" in page
     assert "Keamanan Informasi" in page
     assert "due " in page
+
+
+def test_owners_can_be_named_by_nip_written_with_spaces(client, login, trainer, make_user, make_course):
+    course = make_course(code="PM-01")
+    colleague = make_user(roles=("trainer",), nip="198503122010011003")
+    login(trainer)
+    response = client.post(f"/kelola/kursus/{course.id}/tim",
+                           data={"owners": f"{trainer.email}\n19850312 201001 1 003"})
+    assert location(response).endswith(f"/kelola/kursus/{course.id}#team")
+    db.session.expire_all()
+    assert {u.id for u in course.owners} == {trainer.id, colleague.id}
