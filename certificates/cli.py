@@ -31,7 +31,10 @@ def _nips_from_csv(path: Path) -> list[str]:
     with path.open(encoding="utf-8-sig", newline="") as fh:
         sample = fh.read(4096)
         fh.seek(0)
-        dialect = csv.Sniffer().sniff(sample, delimiters=",;") if sample else csv.excel
+        try:
+            dialect = csv.Sniffer().sniff(sample, delimiters=",;") if sample else csv.excel
+        except csv.Error:  # a single column (just "nip") has no delimiter to find
+            dialect = csv.excel
         reader = csv.DictReader(fh, dialect=dialect)
         if not reader.fieldnames or "nip" not in [f.strip().lower() for f in reader.fieldnames]:
             _fail(f"{path.name} has no 'nip' column in its header row.")

@@ -13,6 +13,8 @@ from lms.jobs import enqueue_after_commit, huey, task
 from lms.models import aware_utcnow
 from lms.storage import store
 
+AWAITING_SIGNATURE = "awaiting signature"
+
 
 def queue_render(certificate_id: int) -> None:
     if current_app.config.get("CERTIFICATE_PDF_AUTO", True):
@@ -28,8 +30,12 @@ def render_certificate(certificate_id: int) -> None:
         current_app.logger.info("Certificate %s is being rendered by another worker", certificate_id)
 
 
-def produce_pdf(certificate_id: int) -> str | None:
-    """Render, sign and store the PDF unless it exists; returns its SHA-256 (None if nothing to do)."""
+def produce_pdf(certificate_id: int, *, passphrase: str | None = None) -> str | None:
+    """Render, sign and store the PDF unless it exists; returns its SHA-256 (None if nothing to do).
+
+    With the BSrE gateway the signatory's ``passphrase`` is needed; it is passed through to the gateway
+    and never stored (without it the certificate waits in the signing queue).
+    """
     from certificates import pdf, signing
 
     certificate = db.session.get(Certificate, certificate_id)
@@ -40,15 +46,16 @@ def produce_pdf(certificate_id: int) -> str | None:
         document = pdf.render_certificate(certificate.snapshot, html=template.html if template else None,
                                           css=template.css if template else None)
         signer = signing.signer_for_app(current_app)
-        if signer.needs_passphrase:
+        if signer.needs_passphrase and not passphrase:
             # BSrE: the signatory signs with a passphrase typed at signing time (the signing queue page).
-            _record_error(certificate_id, "awaiting signature")
+            _record_error(certificate_id, AWAITING_SIGNATURE)
             return None
         snapshot = certificate.snapshot
         signed = signer.sign(document, signatory=snapshot["signatory"]["name"] or snapshot["issuer"]["name"],
                              reason=f"Sertifikat {certificate.number}",
                              location=snapshot["issuer"]["city"] or "Indonesia",
-                             box=getattr(pdf, "SIGNATURE_BOX", None), page=getattr(pdf, "SIGNATURE_PAGE", 0))
+                             box=getattr(pdf, "SIGNATURE_BOX", None), page=getattr(pdf, "SIGNATURE_PAGE", 0),
+                             nik=certificate.issuer.signatory_nik or None, passphrase=passphrase)
     except Exception as exc:
         db.session.rollback()
         _record_error(certificate_id, f"{type(exc).__name__}: {exc}")

@@ -168,6 +168,8 @@ def issue(enrolment: Enrolment, *, actor: User | None = None, reason: str = "",
     code = new_code()
     course = enrolment.course
     valid_until = add_years(today, course.validity_years) if course.validity_years else None
+    if reissue_of is not None:  # a correction fixes data, it does not extend the validity
+        valid_until = reissue_of.valid_until
     certificate = Certificate(
         enrolment=enrolment, user_id=enrolment.user_id, course_id=enrolment.course_id, issuer=issuer,
         year=today.year, seq=seq, number=number, code=code, jp=course.jp, valid_until=valid_until,
@@ -233,12 +235,13 @@ def save_template(template, *, actor: User, name: str, html: str, css: str):
     return template
 
 
-def on_course_completed(sender, *, enrolment: Enrolment, **_extra) -> None:
+def on_course_completed(sender, *, enrolment: Enrolment, actor: User | None = None, reason: str = "",
+                        **_extra) -> None:
     """``course_completed`` listener: the certificate is written in the completion's transaction."""
     if default_issuer() is None:
         current_app.logger.warning("No issuer configured: no certificate for enrolment %s", enrolment.id)
         return
-    issue(enrolment)
+    issue(enrolment, actor=actor, reason=reason)
 
 
 def revoke(certificate: Certificate, *, reason: str, actor: User | None) -> Certificate:
@@ -262,6 +265,8 @@ def reissue(certificate: Certificate, *, reason: str, actor: User) -> Certificat
         raise ValidationFailed({"reason": _l("Say what is corrected (at least 5 characters).")})
     if certificate.revoked_at is not None:
         raise NotIssuable(_l("A revoked certificate cannot be corrected."))
+    if certificate.superseded_by_id is not None:  # e.g. the correction form submitted twice
+        raise NotIssuable(_l("This certificate has already been replaced; correct the newer one."))
     return issue(certificate.enrolment, actor=actor, reason=reason, reissue_of=certificate)
 
 

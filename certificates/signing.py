@@ -42,8 +42,11 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 from pyhanko.keys import load_certs_from_pemder_data
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign import fields, signers, timestamps
+from pyhanko.sign import attributes, fields, signers, timestamps
+from pyhanko.sign.general import SigningError as PyhankoSigningError
+from pyhanko.sign.general import as_signing_certificate_v2
 from pyhanko.sign.validation import SignatureCoverageLevel, validate_pdf_signature
 from pyhanko.sign.validation.settings import KeyUsageConstraints
 from pyhanko.stamp import TextStampStyle
@@ -90,13 +93,52 @@ class Signer(Protocol):
 # ---------------------------------------------------------------- local PKCS#12 signer
 
 
+class _FixedAttribute(attributes.CMSAttributeProvider):
+    def __init__(self, attribute_type: str, value):
+        self.attribute_type = attribute_type
+        self.value = value
+
+    async def build_attr_value(self, dry_run=False):
+        return self.value
+
+
 class _KeptKeySigner(signers.SimpleSigner):
-    """pyHanko's SimpleSigner parses its private key from DER again for every signature, and parsing an
-    RSA key runs OpenSSL's consistency checks; this keeps the parsed key for the usual mechanisms."""
+    """A SimpleSigner that does per key what pyHanko does per signature.
+
+    Two costs dominate a naive loop of signatures. pyHanko parses the private key from DER for every
+    signature, and parsing an RSA key runs OpenSSL's consistency checks. And it builds the
+    signing-certificate-v2 attribute (a digest of the certificate plus its issuer's name) afresh:
+    asn1crypto re-encodes freshly built structures at every level each time they are dumped, which for
+    that deeply nested attribute means thousands of re-encodings per signature. Here the parsed key is
+    kept, and the attribute is built once and frozen (re-parsed from its DER, so dumps reuse the bytes).
+    """
 
     def __init__(self, *args, pyca_key, **kwargs):
         super().__init__(*args, **kwargs)
         self._pyca_key = pyca_key
+        self._cert_attrs: dict[str, _FixedAttribute] = {}
+
+    def _signed_attr_provider_spec(self, *args, **kwargs):
+        # Internal pyHanko API (pinned version): should it change, signing falls back to the slow path.
+        spec = super()._signed_attr_provider_spec(*args, **kwargs)
+        outer = self
+
+        class _Spec(attributes.SignedAttributeProviderSpec):
+            def signed_attr_providers(self, data_digest, digest_algorithm):
+                for provider in spec.signed_attr_providers(data_digest=data_digest,
+                                                           digest_algorithm=digest_algorithm):
+                    if type(provider) is attributes.SigningCertificateV2Provider:
+                        provider = outer._signing_cert_attr(provider)
+                    yield provider
+
+        return _Spec()
+
+    def _signing_cert_attr(self, provider) -> _FixedAttribute:
+        key = provider.signing_cert.sha256.hex()
+        if key not in self._cert_attrs:
+            value = as_signing_certificate_v2(provider.signing_cert)
+            self._cert_attrs[key] = _FixedAttribute(provider.attribute_type, type(value).load(value.dump()))
+        return self._cert_attrs[key]
 
     def sign_raw(self, data: bytes, digest_algorithm: str) -> bytes:
         key = self._pyca_key
@@ -188,24 +230,29 @@ class LocalSigner:
                                    box=tuple(box) if box is not None else None)
         pdf_signer = signers.PdfSigner(meta, signer=self._signer, timestamper=self._timestamper,
                                        stamp_style=STAMP_STYLE, new_field_spec=spec)
-        try:
-            writer = IncrementalPdfFileWriter(BytesIO(pdf), strict=False)
-        except Exception:
-            raise SigningError("Berkas yang akan ditandatangani bukan PDF yang dapat dibaca "
-                               "(the file to sign is not a readable PDF).", "bad_pdf") from None
-        try:
-            out = pdf_signer.sign_pdf(writer, bytes_reserved=self._reserve,
-                                      appearance_text_params={"signatory": _stamp_text(signatory)})
-        except timestamps.TimestampRequestError as exc:
-            raise SigningError(f"Server stempel waktu {self.tsa_url} tidak menjawab dengan benar "
-                               "(the timestamp server did not answer properly).", "tsa_failed") from exc
-        except signers.SigningError as exc:
-            # pyHanko's words about the document (a page that does not exist, a locked form) are safe.
-            raise SigningError(f"PDF tidak dapat ditandatangani: {exc} (the PDF cannot be signed).",
-                               "bad_pdf") from exc
-        except IndexError:
-            raise SigningError(f"Halaman {page} tidak ada di PDF (the PDF has no page {page}).", "bad_pdf") from None
-        signed = out.getvalue()
+        text = {"signatory": _stamp_text(signatory)}
+        reserve = self._reserve
+        while True:
+            try:
+                writer = IncrementalPdfFileWriter(BytesIO(pdf), strict=False)
+            except Exception:
+                raise SigningError("Berkas yang akan ditandatangani bukan PDF yang dapat dibaca "
+                                   "(the file to sign is not a readable PDF).", "bad_pdf") from None
+            try:
+                signed = pdf_signer.sign_pdf(writer, bytes_reserved=reserve, appearance_text_params=text).getvalue()
+                break
+            except timestamps.TimestampRequestError as exc:
+                raise SigningError(f"Server stempel waktu {self.tsa_url} tidak menjawab dengan benar "
+                                   "(the timestamp server did not answer properly).", "tsa_failed") from exc
+            except (PdfError, PyhankoSigningError) as exc:
+                if reserve is not None and "larger than expected" in str(exc):
+                    # An unusually large timestamp token: let pyHanko size this one itself.
+                    log.info("Signature larger than the %d hex digits reserved; sizing it afresh", reserve)
+                    reserve = None
+                    continue
+                # pyHanko's words about the document (a page that does not exist, a locked form) are safe.
+                raise SigningError(f"PDF tidak dapat ditandatangani (the PDF cannot be signed): {exc}.",
+                                   "bad_pdf") from exc
         if self._reserve is None:
             self._remember_reserve(signed)
         return signed
@@ -262,7 +309,7 @@ BSRE_MESSAGES = {
 
 # Words in the gateway's error text, for answers without a known number.
 BSRE_WORDS = (
-    ("wrong_passphrase", ("passphrase", "kata sandi", "password")),
+    ("wrong_passphrase", ("passphrase", "kata sandi")),
     ("nik_not_registered", ("tidak terdaftar", "not registered", "user not found", "nik tidak")),
     ("certificate_revoked", ("revoke", "dicabut")),
     ("certificate_expired", ("expired", "kadaluarsa", "kedaluwarsa", "kadaluwarsa")),
@@ -342,7 +389,7 @@ class BsreSigner:
         except urllib.error.HTTPError as exc:
             with exc:
                 answer = exc.read()
-            raise self._error(exc.code, answer) from None
+            raise self._error(exc.code, answer, passphrase) from None
         except TimeoutError:
             log.warning("BSrE: no answer from %s within %s s", self.url, self.timeout)
             raise SigningError(BSRE_MESSAGES["gateway_timeout"], "gateway_timeout") from None
@@ -353,11 +400,11 @@ class BsreSigner:
                 raise SigningError(BSRE_MESSAGES["gateway_timeout"], "gateway_timeout") from None
             log.warning("BSrE: %s cannot be reached: %s", self.url, reason)
             raise SigningError(BSRE_MESSAGES["gateway_unreachable"], "gateway_unreachable") from None
-        signed = self._pdf_from(status, headers.get("Content-Type", ""), answer)
+        signed = self._pdf_from(status, headers.get("Content-Type", ""), answer, passphrase)
         log.info("BSrE: signed, %d bytes back", len(signed))
         return signed
 
-    def _pdf_from(self, status: int, content_type: str, answer: bytes) -> bytes:
+    def _pdf_from(self, status: int, content_type: str, answer: bytes, passphrase: str) -> bytes:
         if answer.startswith(b"%PDF-"):
             return answer
         # Some gateway versions answer 200 with JSON: the PDF in base64, or an error after all.
@@ -375,34 +422,33 @@ class BsreSigner:
                     if decoded.startswith(b"%PDF-"):
                         return decoded
             if data.get("error") or data.get("status_code"):
-                raise self._error(status, answer)
+                raise self._error(status, answer, passphrase)
         log.warning("BSrE: unexpected answer (HTTP %s, %s, %d bytes)", status, content_type, len(answer))
         raise SigningError(BSRE_MESSAGES["gateway_answer"], "gateway_answer")
 
-    def _error(self, status: int, answer: bytes) -> SigningError:
+    def _error(self, status: int, answer: bytes, passphrase: str) -> SigningError:
         try:
             data = json.loads(answer)
         except ValueError:
             data = {}
         if not isinstance(data, dict):
             data = {}
-        text = str(data.get("error") or data.get("message") or data.get("deskripsi_status") or "")[:300]
+        text = str(data.get("error") or data.get("message") or data.get("deskripsi_status") or "")
+        # A gateway that quotes the request back must not get the passphrase into our logs or messages.
+        text = text.replace(passphrase, "***")[:300]
         try:
             number = int(data.get("status_code"))
         except (TypeError, ValueError):
             number = None
         code = BSRE_CODES.get(number)
+        if code is None and status in (401, 403):
+            code = "gateway_auth"
         lowered = text.lower()
         if code in (None, "certificate_inactive"):
             # "Inactive" from the number alone; the words say whether it expired or was revoked.
             code = next((c for c, words in BSRE_WORDS if any(w in lowered for w in words)), code)
         if code is None:
-            if status == 401 or status == 403:
-                code = "gateway_auth"
-            elif status >= 500:
-                code = "gateway_down"
-            else:
-                code = "gateway_refused"
+            code = "gateway_down" if status >= 500 else "gateway_refused"
         log.warning("BSrE: refused with HTTP %s, status_code %s, code %s: %s", status, number, code, text)
         message = BSRE_MESSAGES[code]
         if code == "gateway_refused":
@@ -617,7 +663,7 @@ def verify_pdf(pdf: bytes, trust_pem: str) -> Verdict:
         signer = _common_name(status.signing_cert)
     signed_at = status.signer_reported_dt
     ts = status.timestamp_validity
-    if ts is not None and ts.intact and ts.valid:
+    if ts is not None and ts.intact and ts.valid and ts.trusted:
         signed_at = ts.timestamp
     whole = status.coverage == SignatureCoverageLevel.ENTIRE_FILE
     facts = {"signer": signer, "signed_at": signed_at}

@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import (
     Blueprint,
     abort,
+    current_app,
     flash,
     jsonify,
     make_response,
@@ -20,7 +21,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import or_, select
-from wtforms import StringField, TextAreaField
+from wtforms import PasswordField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from certificates import services
@@ -42,7 +43,9 @@ PUBLIC_LIMIT = "60 per minute"
 
 
 class ReasonForm(FlaskForm):
-    reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(min=5, max=500)])
+    # Stripped first, as the services count it: "  ab  " is not a reason of five characters.
+    reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(min=5, max=500)],
+                           filters=[lambda value: value.strip() if isinstance(value, str) else value])
 
 
 class SearchForm(FlaskForm):
@@ -172,6 +175,48 @@ def reissue(certificate_id: int):
     else:
         flash(_("Say what is corrected (at least 5 characters)."), "error")
     return redirect(url_for("certificates.detail", certificate_id=certificate.id))
+
+
+class SigningForm(FlaskForm):
+    passphrase = PasswordField(_l("Signing passphrase"), validators=[DataRequired(), Length(max=200)],
+                               description=_l("The passphrase of your BSrE electronic certificate. It is sent to "
+                                              "the signing gateway for this batch only and never stored."))
+
+
+SIGNING_BATCH = 50
+
+
+@bp.route("/kelola/sertifikat/tanda-tangan", methods=["GET", "POST"])
+@role_required("hr", "admin")
+def signing_queue():
+    """Certificates waiting for the signatory's electronic signature (BSrE), signed in batches."""
+    from certificates import jobs, signing
+
+    waiting = select(Certificate).where(Certificate.pdf_sha256.is_(None), Certificate.revoked_at.is_(None)) \
+        .order_by(Certificate.id)
+    form = SigningForm()
+    if form.validate_on_submit():
+        signed, failed = 0, []
+        for certificate in db.session.scalars(waiting.limit(SIGNING_BATCH)).all():
+            try:
+                jobs.produce_pdf(certificate.id, passphrase=form.passphrase.data)
+                signed += 1
+            except signing.SigningError as exc:
+                failed.append(f"{certificate.number}: {exc}")
+                if len(failed) >= 3:  # a wrong passphrase fails every one: stop early
+                    break
+            except Exception as exc:  # noqa: BLE001 - reported per certificate, the batch goes on
+                failed.append(f"{certificate.number}: {type(exc).__name__}")
+        form.passphrase.data = None
+        if signed:
+            flash(_("%(n)s certificate(s) signed and stored.", n=signed), "success")
+        for message in failed:
+            flash(message, "error")
+        return redirect(url_for("certificates.signing_queue"))
+    page = db.paginate(waiting, per_page=50, error_out=False)
+    signer = signing.signer_for_app(current_app)
+    return render_template("certificates/signing_queue.html", form=form, page=page, signer=signer,
+                           batch=SIGNING_BATCH)
 
 
 # ---------------------------------------------------------------- issuers and print templates (admin)

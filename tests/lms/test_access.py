@@ -147,6 +147,7 @@ EXPECTED: dict[str, dict[str, dict]] = {
     "certificates.revoke": {"POST": hr_or_admin(To("/kelola/sertifikat/{certificate_id}"))},
     "certificates.reissue": {"POST": hr_or_admin(To("/kelola/sertifikat/{certificate_id}"))},
     "certificates.issuers": {"GET": admin_only(200)},
+    "certificates.signing_queue": {"GET": hr_or_admin(200), "POST": hr_or_admin(200)},
     # Empty forms are re-shown with their errors.
     "certificates.issuer_edit": {"GET": admin_only(200), "POST": admin_only(200)},
     "certificates.template_edit": {"GET": admin_only(200), "POST": admin_only(200)},
