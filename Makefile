@@ -28,6 +28,7 @@ translations: $(VENV)/.installed
 run: setup
 	$(FLASK) db upgrade
 	$(FLASK) demo seed
+	@$(FLASK) certificates signer-chain >/dev/null
 	@PORT=$(PORT) bash scripts/serve.sh
 
 lint: $(VENV)/.installed

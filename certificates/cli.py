@@ -106,4 +106,4 @@ def signer_chain():
     """The PEM chain of the certificate that signs PDFs, for validators."""
     from certificates import signing
 
-    click.echo(signing.signer_for_app(current_app).chain_pem().strip())
+    click.echo(signing.chain_text(current_app).strip())

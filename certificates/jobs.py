@@ -4,8 +4,9 @@ retried and never produces two different PDFs for one certificate."""
 from __future__ import annotations
 
 from flask import current_app
+from huey import crontab
 from huey.exceptions import TaskLockedException
-from sqlalchemy import update
+from sqlalchemy import or_, select, update
 
 from certificates.models import Certificate
 from lms.extensions import db
@@ -28,6 +29,22 @@ def render_certificate(certificate_id: int) -> None:
             produce_pdf(certificate_id)
     except TaskLockedException:
         current_app.logger.info("Certificate %s is being rendered by another worker", certificate_id)
+
+
+@huey.periodic_task(crontab(minute="*/5"))
+def requeue_missing_pdfs() -> int:
+    """A job lost to a crash or a deployment is not lost for good: certificates still without their PDF
+    (and not waiting for a signatory) are queued again, a few attempts at most."""
+    from lms.jobs import _app
+
+    with _app.app_context():
+        ids = db.session.scalars(select(Certificate.id).where(
+            Certificate.pdf_sha256.is_(None), Certificate.revoked_at.is_(None), Certificate.render_attempts < 5,
+            or_(Certificate.render_error.is_(None), Certificate.render_error != AWAITING_SIGNATURE))
+            .limit(500)).all()
+        for certificate_id in ids:
+            render_certificate(certificate_id)
+        return len(ids)
 
 
 def produce_pdf(certificate_id: int, *, passphrase: str | None = None) -> str | None:

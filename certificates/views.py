@@ -361,6 +361,12 @@ api.schema("Certificate", {
 
 
 def init_app(app) -> None:
+    import logging
+
+    from certificates import jobs  # noqa: F401 - registers the PDF tasks with the queue, also in the worker
+
+    # An uploaded PDF whose signer we do not trust is an answer for the user, not an error for the log.
+    logging.getLogger("pyhanko.sign.validation").setLevel(logging.CRITICAL)
     from certificates.cli import certificates_cli
     from courses.signals import course_completed
     from lms import web
