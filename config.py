@@ -96,6 +96,8 @@ class Config:
         # A separate origin for SCORM package files, e.g. https://konten.bangkom.example; unset in
         # development, where the other loopback name (localhost ↔ 127.0.0.1) serves as one.
         self.CONTENT_URL = (env.get("LMS_CONTENT_URL") or "").rstrip("/")
+        # Extra trust roots (PEM file) for checking uploaded PDFs, e.g. the BSrE root and intermediate.
+        self.TRUST_PEM = env.get("LMS_TRUST_PEM") or ""
         if env.get("LMS_MAIL_PORT"):
             self.MAIL_PORT = int(env["LMS_MAIL_PORT"])
         self.SECRET_KEY = env.get("LMS_SECRET_KEY") or self._fallback_secret()

@@ -327,3 +327,64 @@ def public_json(certificate: Certificate | None, *, full_nip: bool = False) -> d
         "pdf_sha256": certificate.pdf_sha256,
         "verify_url": f"{base_url}/verify/{certificate.code}",
     }
+
+
+# ---------------------------------------------------------------- verification of documents
+
+
+def trust_roots() -> str:
+    """PEM of the certificates a signed PDF must chain to: ``LMS_TRUST_PEM`` (a file) plus our signer's chain."""
+    from pathlib import Path
+
+    from certificates import signing
+
+    pem = signing.signer_for_app(current_app).chain_pem()
+    extra = current_app.config.get("TRUST_PEM")
+    if extra and Path(extra).is_file():
+        pem = Path(extra).read_text() + "\n" + pem
+    return pem
+
+
+def verify_document(data: bytes, *, full_nip: bool = False) -> dict:
+    """The verdict JSON of INTERFACES.md for an uploaded PDF: signature, integrity and the register."""
+    import hashlib
+
+    from certificates import signing
+
+    digest = hashlib.sha256(data).hexdigest()
+    certificate = db.session.scalar(select(Certificate).where(Certificate.pdf_sha256 == digest))
+    verdict = signing.verify_pdf(data, trust_roots())
+    authentic = verdict.signature == "valid" and verdict.intact and certificate is not None
+    if authentic:
+        reason = str(_l("The signature is valid, the document is unchanged and it is the registered PDF of "
+                        "certificate %(number)s.", number=certificate.number))
+        if certificate.status() != "valid":
+            reason += " " + str(_l("Its status is: %(status)s.", status=certificate.status()))
+    elif verdict.signature == "valid" and verdict.intact:
+        reason = str(_l("The signature is valid, but this PDF is not a certificate registered in Bangkom."))
+    else:
+        reason = verdict.reason
+    return {"authentic": authentic, "signature": verdict.signature, "registered": certificate is not None,
+            "certificate": public_json(certificate, full_nip=full_nip) if certificate else None,
+            "reason": reason}
+
+
+BATCH_COLUMNS = ("input", "status", "number", "holder_name", "nip", "course_title", "jp", "issued_at")
+BATCH_LIMIT = 5000
+
+
+def verify_batch_rows(lines: Iterable[str]):
+    """One row per non-empty input line (a certificate number or code), for the batch CSV."""
+    for raw in lines:
+        item = raw.strip().strip('"').strip()
+        if not item or item.lower() in ("number", "code", "nomor", "kode"):
+            continue
+        certificate = by_code(item) or db.session.scalar(select(Certificate).where(Certificate.number == item))
+        if certificate is None:
+            yield {"input": item, "status": "unknown", "number": "", "holder_name": "", "nip": "",
+                   "course_title": "", "jp": "", "issued_at": ""}
+            continue
+        body = public_json(certificate, full_nip=True)
+        yield {"input": item, "status": body["status"], "number": certificate.number,
+               "holder_name": body["holder"]["name"], "nip": body["holder"]["nip"] or "",
+               "course_title": body["course"]["title"], "jp": body["course"]["jp"], "issued_at": body["issued_at"]}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import (
     Blueprint,
+    Response,
     abort,
     current_app,
     flash,
@@ -20,6 +21,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from sqlalchemy import or_, select
 from wtforms import PasswordField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
@@ -358,6 +360,118 @@ api.schema("Certificate", {
         "pdf_sha256": {"type": ["string", "null"]}, "verify_url": {"type": "string"},
     },
 })
+
+
+def _csv_cell(value) -> str:
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def _batch_csv(lines) -> Response:
+    import csv
+    import io
+
+    def rows():
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(services.BATCH_COLUMNS)
+        for count, row in enumerate(services.verify_batch_rows(lines)):
+            if count >= services.BATCH_LIMIT:
+                break
+            writer.writerow([_csv_cell(row[c]) for c in services.BATCH_COLUMNS])
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+        yield buffer.getvalue()
+
+    return Response(rows(), mimetype="text/csv",
+                    headers={"Content-Disposition": 'attachment; filename="verifikasi-sertifikat.csv"'})
+
+
+MAX_VERIFY_BYTES = 20 * 1024 * 1024
+
+
+@api_bp.post("/certificates/verify")
+@limiter.limit(PUBLIC_LIMIT)
+def api_verify():
+    upload = request.files.get("file")
+    if upload is None:
+        abort(400, description=_("Send the PDF as the multipart field “file”."))
+    data = upload.read(MAX_VERIFY_BYTES + 1)
+    if len(data) > MAX_VERIFY_BYTES:
+        abort(413)
+    return jsonify(services.verify_document(data, full_nip=api.has_scope("certificates:read")))
+
+
+@api_bp.post("/certificates/verify-batch")
+@api.token_required("certificates:read")
+def api_verify_batch():
+    if request.content_length and request.content_length > 2 * 1024 * 1024:
+        abort(413)
+    return _batch_csv(request.get_data(as_text=True).splitlines())
+
+
+api.document("/certificates/verify", "post", {
+    "summary": "Check an uploaded PDF: signature, integrity and the register",
+    "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+        "type": "object", "properties": {"file": {"type": "string", "format": "binary"}}, "required": ["file"]}}}},
+    "security": [{}, {"bearer": []}],
+    "responses": {
+        "200": {"description": "The verdict", "content": {"application/json": {"schema": {
+            "type": "object", "required": ["authentic", "signature", "registered", "certificate", "reason"],
+            "properties": {"authentic": {"type": "boolean"}, "signature": {"enum": ["valid", "invalid", "absent"]},
+                           "registered": {"type": "boolean"},
+                           "certificate": {"oneOf": [{"type": "null"},
+                                                     {"$ref": "#/components/schemas/Certificate"}]},
+                           "reason": {"type": "string"}}}}}},
+        "400": {"description": "No file", "content": {"application/json": {"schema": {
+            "$ref": "#/components/schemas/Error"}}}},
+        "413": {"description": "Larger than 20 MB", "content": {"application/json": {"schema": {
+            "$ref": "#/components/schemas/Error"}}}},
+    },
+})
+api.document("/certificates/verify-batch", "post", {
+    "summary": "Check many certificates: one number or code per line in, CSV out",
+    "requestBody": {"required": True, "content": {"text/csv": {"schema": {"type": "string"}}}},
+    "security": [{"bearer": []}],
+    "responses": {
+        "200": {"description": "input,status,number,holder_name,nip,course_title,jp,issued_at",
+                "content": {"text/csv": {"schema": {"type": "string"}}}},
+        "401": {"description": "No or bad token", "content": {"application/json": {"schema": {
+            "$ref": "#/components/schemas/Error"}}}},
+        "403": {"description": "The token lacks certificates:read", "content": {"application/json": {"schema": {
+            "$ref": "#/components/schemas/Error"}}}},
+    },
+})
+
+
+class VerifyForm(FlaskForm):
+    file = FileField(_l("Certificate PDF"))
+    numbers = TextAreaField(_l("Numbers or codes"), validators=[Optional(), Length(max=500_000)],
+                            description=_l("One per line; a CSV with one column works too."))
+    numbers_file = FileField(_l("…or a CSV file"))
+
+
+@bp.route("/kelola/sertifikat/periksa", methods=["GET", "POST"])
+@role_required("hr", "admin")
+def check():
+    """HR: check an uploaded PDF, or hundreds of certificates at once (CSV back)."""
+    form = VerifyForm()
+    verdict = None
+    if form.validate_on_submit():
+        if form.file.data:
+            data = form.file.data.read(MAX_VERIFY_BYTES + 1)
+            if len(data) > MAX_VERIFY_BYTES:
+                form.file.errors.append(_("The file is larger than 20 MB."))
+            else:
+                verdict = services.verify_document(data, full_nip=True)
+        elif form.numbers_file.data or form.numbers.data:
+            raw = form.numbers_file.data.read(2 * 1024 * 1024).decode("utf-8-sig", "replace") \
+                if form.numbers_file.data else form.numbers.data
+            return _batch_csv([line.split(",")[0].split(";")[0] for line in raw.splitlines()])
+        else:
+            flash(_("Upload a PDF, or give numbers or codes."), "error")
+    return render_template("certificates/check.html", form=form, verdict=verdict)
 
 
 def init_app(app) -> None:

@@ -147,6 +147,9 @@ EXPECTED: dict[str, dict[str, dict]] = {
     "certificates.revoke": {"POST": hr_or_admin(To("/kelola/sertifikat/{certificate_id}"))},
     "certificates.reissue": {"POST": hr_or_admin(To("/kelola/sertifikat/{certificate_id}"))},
     "certificates.issuers": {"GET": admin_only(200)},
+    "certificates.check": {"GET": hr_or_admin(200), "POST": hr_or_admin(200)},
+    "certificates_api.api_verify": {"POST": anyone(400)},  # no file sent
+    "certificates_api.api_verify_batch": {"POST": anyone(401)},  # no token
     "certificates.signing_queue": {"GET": hr_or_admin(200), "POST": hr_or_admin(200)},
     # Empty forms are re-shown with their errors.
     "certificates.issuer_edit": {"GET": admin_only(200), "POST": admin_only(200)},
