@@ -474,6 +474,76 @@ def check():
     return render_template("certificates/check.html", form=form, verdict=verdict)
 
 
+class CohortForm(FlaskForm):
+    nips = TextAreaField(_l("Participants' NIPs"), validators=[Optional(), Length(max=500_000)],
+                         description=_l("One per line (spaces inside a NIP are fine)."))
+    csv_file = FileField(_l("…or a CSV file with a “nip” column"))
+    reason = StringField(_l("Class and reason"), validators=[DataRequired(), Length(min=5, max=300)],
+                         description=_l("e.g. “Kelas tatap muka 10–12 November 2026, Semarang”. Kept in the audit log."))
+
+
+def _cohort_nips(form: CohortForm) -> list[str]:
+    import csv
+    import io
+
+    nips = [line.strip().replace(" ", "").replace(".", "") for line in (form.nips.data or "").splitlines()]
+    if form.csv_file.data:
+        text = form.csv_file.data.read(5 * 1024 * 1024).decode("utf-8-sig", "replace")
+        reader = csv.reader(io.StringIO(text), delimiter=";" if text.count(";") > text.count(",") else ",")
+        header = [h.strip().lower() for h in next(reader, [])]
+        if "nip" not in header:
+            raise ValidationFailed({"csv_file": _("The CSV has no “nip” column in its header row.")})
+        column = header.index("nip")
+        nips += [row[column].strip().replace(" ", "") for row in reader if len(row) > column]
+    return [n for n in dict.fromkeys(nips) if n]
+
+
+@bp.route("/kelola/kursus/<int:course_id>/sertifikat", methods=["GET", "POST"])
+@login_required
+def cohort(course_id: int):
+    """A trainer records a classroom cohort's completion and issues all its certificates at once."""
+    from courses import services as course_services
+    from courses.models import Course
+
+    course = db.get_or_404(Course, course_id)
+    if not course_services.can_manage_course(current_user, course):
+        abort(403)
+    form = CohortForm()
+    issued = []
+    if form.validate_on_submit():
+        try:
+            nips = _cohort_nips(form)
+            users = {n: db.session.scalar(select(User).where(User.nip == n)) for n in nips}
+            unknown = [n for n, u in users.items() if u is None or not u.is_active]
+            if not nips:
+                raise ValidationFailed({"nips": _("Give at least one NIP.")})
+            if unknown:
+                raise ValidationFailed({"nips": _("Unknown or inactive NIP: %(list)s. Nothing was issued.",
+                                                  list=", ".join(unknown[:30]))})
+            if services.default_issuer() is None:
+                raise ValidationFailed({"nips": _("No certificate issuer is configured.")})
+            for user in users.values():
+                enrolment = course_services.record_completion(user, course, actor=current_user,
+                                                              reason=form.reason.data)
+                issued.append(services.issue(enrolment, actor=current_user, reason=form.reason.data))
+        except ValidationFailed as exc:
+            db.session.rollback()
+            issued = []
+            for field, message in exc.errors.items():
+                (form[field].errors.append(message) if field in form else flash(str(message), "error"))
+        else:
+            db.session.commit()
+            flash(_("%(n)s certificate(s) issued; their PDFs are being prepared.", n=len(issued)), "success")
+            return redirect(url_for("certificates.cohort", course_id=course.id,
+                                    batch=",".join(str(c.id) for c in issued)))
+    batch_ids = [int(i) for i in request.args.get("batch", "").split(",") if i.isdigit()][:2000]
+    batch = db.session.scalars(select(Certificate).where(Certificate.id.in_(batch_ids),
+                                                         Certificate.course_id == course.id)
+                               .order_by(Certificate.id)).all() if batch_ids else []
+    ready = sum(1 for c in batch if c.is_ready)
+    return render_template("certificates/cohort.html", course=course, form=form, batch=batch, ready=ready)
+
+
 def init_app(app) -> None:
     import logging
 

@@ -742,7 +742,7 @@ def record_completion(user: User, course: Course, *, actor: User, reason: str) -
     if result.rowcount == 1:
         audit("course.complete_recorded", enrolment, actor=actor, summary=f"{course.code} {user.email}",
               reason=reason)
-        signals.course_completed.send(enrolment, enrolment=enrolment)
+        signals.course_completed.send(enrolment, enrolment=enrolment, actor=actor, reason=reason)
     return enrolment
 
 

@@ -5,7 +5,8 @@ from blinker import Namespace
 _signals = Namespace()
 
 # Sent once per enrolment cycle, inside the transaction that records the completion, with
-# ``enrolment=`` the completed Enrolment. A listener that raises aborts the completion.
+# ``enrolment=`` the completed Enrolment (and, for a completion recorded by staff, ``actor=`` and
+# ``reason=``; listeners take ``**extra``). A listener that raises aborts the completion.
 course_completed = _signals.signal("course_completed")
 
 # Sent while a completion is being evaluated, with ``enrolment=``; a receiver returns False when its

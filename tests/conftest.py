@@ -30,6 +30,7 @@ REDIS_URL = os.environ.get("LMS_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "redis: needs the Redis server at LMS_TEST_REDIS_URL")
+    config.addinivalue_line("markers", "browser: drives headless chromium")
 
 
 def pytest_report_header(config):

@@ -32,6 +32,8 @@
   });
   // Responses go back to the frame that asked; that frame's origin is the content origin.
   new window.CrossFrameLMS(api, "*");
+  // Only now load the package: its first calls (LMSInitialize) would be lost if nothing listened yet.
+  frame.src = frame.dataset.src;
 
   // Leaving the page: the package gets the chance to finish, then what it stored is sent.
   window.addEventListener("pagehide", function () {

@@ -147,6 +147,7 @@ EXPECTED: dict[str, dict[str, dict]] = {
     "certificates.revoke": {"POST": hr_or_admin(To("/kelola/sertifikat/{certificate_id}"))},
     "certificates.reissue": {"POST": hr_or_admin(To("/kelola/sertifikat/{certificate_id}"))},
     "certificates.issuers": {"GET": admin_only(200)},
+    "certificates.cohort": {"GET": admin_only(200), "POST": admin_only(200)},  # only its owner or an admin
     "certificates.check": {"GET": hr_or_admin(200), "POST": hr_or_admin(200)},
     "certificates_api.api_verify": {"POST": anyone(400)},  # no file sent
     "certificates_api.api_verify_batch": {"POST": anyone(401)},  # no token
