@@ -30,6 +30,7 @@ from flask import current_app, request
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from courses.models import ScormState  # noqa: F401 - re-exported for services
 from lms.extensions import db
@@ -335,7 +336,13 @@ def save_state(enrolment_id: int, lesson_key: str, sco: str, flat: dict) -> Scor
     state = load_state(enrolment_id, lesson_key, sco)
     if state is None:
         state = ScormState(enrolment_id=enrolment_id, lesson_key=lesson_key, sco=sco, cmi={})
-        db.session.add(state)
+        # The autocommit and the closing beacon may both be a SCO's first commit: the unique key decides
+        # which insert wins, the other updates that row.
+        try:
+            with db.session.begin_nested():
+                db.session.add(state)
+        except IntegrityError:
+            state = load_state(enrolment_id, lesson_key, sco)
     state.cmi = {**(state.cmi or {}), **clean}
     state.commits = (state.commits or 0) + 1
     state.updated_at = aware_utcnow()
