@@ -3,6 +3,8 @@ retried and never produces two different PDFs for one certificate."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import current_app
 from huey import crontab
 from huey.exceptions import TaskLockedException
@@ -45,6 +47,41 @@ def requeue_missing_pdfs() -> int:
         for certificate_id in ids:
             render_certificate(certificate_id)
         return len(ids)
+
+
+REMINDER_DAYS = (60, 14)
+
+
+@huey.periodic_task(crontab(hour="7", minute="0"))
+def expiry_reminders() -> int:
+    """Each morning, holders of certificates expiring in 60 or 14 days are told how to renew."""
+    from lms.jobs import _app
+
+    with _app.app_context():
+        return send_expiry_reminders(dt.date.today())
+
+
+def send_expiry_reminders(today: dt.date) -> int:
+    from flask import render_template, url_for
+    from flask_babel import force_locale
+    from flask_babel import gettext as _
+
+    from lms.mail import send_mail
+
+    days = [today + dt.timedelta(days=n) for n in REMINDER_DAYS]
+    due = db.session.scalars(select(Certificate).where(
+        Certificate.valid_until.in_(days), Certificate.revoked_at.is_(None),
+        Certificate.superseded_by_id.is_(None))).all()
+    base = current_app.config["BASE_URL"]
+    for certificate in due:
+        user = certificate.user
+        with current_app.test_request_context(), force_locale(user.locale or "id"):
+            link = base + url_for("courses.course", code=certificate.snapshot["course"]["code"])
+            send_mail(user.email, _("Your certificate expires on %(date)s",
+                                    date=certificate.valid_until.strftime("%d-%m-%Y")),
+                      render_template("mail/certificate_expiry.txt", user=user, certificate=certificate,
+                                      link=link))
+    return len(due)
 
 
 def produce_pdf(certificate_id: int, *, passphrase: str | None = None) -> str | None:
