@@ -23,12 +23,14 @@ import binascii
 import copy
 import datetime as dt
 import functools
+import io
 import json
 import mimetypes
 import re
 import sys
 import threading
 from collections import OrderedDict
+from importlib import resources
 from pathlib import Path
 from urllib.parse import unquote, unquote_to_bytes, urlsplit
 from xml.sax.saxutils import escape as xml_escape
@@ -39,6 +41,7 @@ from jinja2 import TemplateError as JinjaTemplateError
 from jinja2 import TemplateSyntaxError, Undefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 from weasyprint import CSS, HTML
+from weasyprint.css import ColorProfile
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
 
@@ -53,7 +56,7 @@ PDF_VARIANT = "pdf/a-3b"
 # Size caps. A template is a page of HTML and CSS, a logo is at most a few hundred kilobytes; anything
 # far larger is a mistake or an attempt to exhaust the worker.
 MAX_TEMPLATE_CHARS = 256 * 1024
-MAX_STYLESHEET_BYTES = 256 * 1024
+MAX_STYLESHEET_BYTES = 128 * 1024
 MAX_DATA_URI_CHARS = 3 * 1024 * 1024
 MAX_STATIC_FILE_BYTES = 5 * 1024 * 1024
 MAX_RENDERED_HTML_CHARS = 4 * 1024 * 1024
@@ -165,7 +168,7 @@ class _Sandbox(ImmutableSandboxedEnvironment):
     def unsafe_undefined(self, obj, attribute):
         # Jinja's default yields an Undefined that prints as "" and only fails when called; an admin
         # probing ``c.__class__`` should hear "no" at once.
-        raise SecurityError(f"access to attribute {attribute!r} is not allowed in a certificate template")
+        raise SecurityError(str(_l("%(name)s is not available in a certificate template.", name=repr(attribute))))
 
 
 def _finalize(value):
@@ -345,6 +348,29 @@ def _fetcher() -> _RestrictedFetcher:
     return _RestrictedFetcher()
 
 
+_OUTPUT_INTENT = "bangkom-srgb"
+
+
+class _SharedColorProfile(ColorProfile):
+    """An ICC profile read once; it embeds its original bytes (Pillow re-serialises a profile differently
+    after the first time, which would make the same certificate render to different bytes)."""
+
+    def __init__(self, icc: bytes, name: str):
+        super().__init__(io.BytesIO(icc), name, "relative-colorimetric", (["r"], ["g"], ["b"]))
+        self._icc = icc
+
+    @property
+    def content(self):
+        return self._icc
+
+
+@functools.lru_cache(maxsize=1)
+def _srgb_profile() -> ColorProfile:
+    # PDF/A needs an sRGB output intent. WeasyPrint's own ("srgb") reopens its ICC file for every PDF
+    # and never closes it (a ResourceWarning each time); this one is read once and shared.
+    return _SharedColorProfile((resources.files("weasyprint") / "pdf" / "sRGB2014.icc").read_bytes(), "sRGB2014.icc")
+
+
 @functools.lru_cache(maxsize=16)
 def _stylesheet(css: str) -> CSS:
     # Parsed once per CSS text: the @font-face rules it loads live in the shared FontConfiguration.
@@ -520,7 +546,8 @@ def _layout(source: str, stylesheets: list):
         # Rebound, not cleared: pages kept in _SHARED_DOCUMENTS still read their images from the old one.
         _IMAGE_CACHE = {}
     return HTML(string=source, base_url=_BASE_URL, url_fetcher=_fetcher()).render(
-        font_config=_font_config(), stylesheets=stylesheets, pdf_variant=PDF_VARIANT, cache=_IMAGE_CACHE)
+        font_config=_font_config(), color_profiles={_OUTPUT_INTENT: _srgb_profile()}, stylesheets=stylesheets,
+        pdf_variant=PDF_VARIANT, output_intent=_OUTPUT_INTENT, cache=_IMAGE_CACHE)
 
 
 def _shared_pages(shared: str, css_source: str) -> list:
@@ -541,7 +568,8 @@ def _write(document, snapshot: dict, shared: str | None, css_source: str) -> byt
         # Pages of several renderings make one PDF (WeasyPrint's documented Document.copy use).
         document = document.copy([*document.pages, *_shared_pages(shared, css_source)])
     _set_metadata(document, snapshot)
-    return document.write_pdf(pdf_variant=PDF_VARIANT, finisher=_xmp_finisher(snapshot))
+    return document.write_pdf(pdf_variant=PDF_VARIANT, output_intent=_OUTPUT_INTENT,
+                              finisher=_xmp_finisher(snapshot))
 
 
 @functools.lru_cache(maxsize=1)

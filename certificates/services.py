@@ -388,3 +388,36 @@ def verify_batch_rows(lines: Iterable[str]):
         yield {"input": item, "status": body["status"], "number": certificate.number,
                "holder_name": body["holder"]["name"], "nip": body["holder"]["nip"] or "",
                "course_title": body["course"]["title"], "jp": body["course"]["jp"], "issued_at": body["issued_at"]}
+
+
+def public_lookup(code_or_number: str, *, full_nip: bool = False) -> dict | None:
+    """The certificate JSON by code (or number) in one round trip and without building ORM objects: the
+    public verification endpoint is the hottest path of all (every QR scan, every HR system)."""
+    table = Certificate.__table__
+    newer = table.alias("newer")
+    code = (code_or_number or "").strip()
+    condition = table.c.code == code.lower() if CODE_RE.match(code.lower()) else table.c.number == code
+    row = db.session.execute(
+        select(table.c.number, table.c.code, table.c.snapshot, table.c.issued_at, table.c.valid_until,
+               table.c.revoked_at, table.c.revoked_reason, table.c.pdf_sha256, newer.c.number.label("newer"))
+        .select_from(table.outerjoin(newer, newer.c.id == table.c.superseded_by_id)).where(condition)
+    ).first()
+    if row is None:
+        return None
+    snap = row.snapshot
+    expired = row.valid_until is not None and row.valid_until < dt.date.today()
+    return {
+        "number": row.number,
+        "code": row.code,
+        "status": "revoked" if row.revoked_at else ("expired" if expired else "valid"),
+        "superseded_by": row.newer,
+        "holder": {"name": snap["holder"]["name"],
+                   "nip": snap["holder"]["nip"] if full_nip else mask_nip(snap["holder"]["nip"])},
+        "course": {"code": snap["course"]["code"], "title": snap["course"]["title"], "jp": snap["course"]["jp"]},
+        "issuer": snap["issuer"]["name"],
+        "issued_at": row.issued_at.date().isoformat(),
+        "valid_until": row.valid_until.isoformat() if row.valid_until else None,
+        "revoked": {"at": row.revoked_at.isoformat(), "reason": row.revoked_reason} if row.revoked_at else None,
+        "pdf_sha256": row.pdf_sha256,
+        "verify_url": f"{current_app.config['BASE_URL']}/verify/{row.code}",
+    }

@@ -320,12 +320,10 @@ def template_edit(template_id: int | None):
 @api_bp.get("/certificates/<path:certificate_code>")
 @limiter.limit(PUBLIC_LIMIT)
 def api_certificate(certificate_code: str):
-    certificate = services.by_code(certificate_code)
-    if certificate is None:
-        # Look the number up too: HR systems know certificates by number (numbers contain slashes).
-        certificate = db.session.scalar(select(Certificate).where(Certificate.number == certificate_code))
-    body = services.public_json(certificate, full_nip=api.has_scope("certificates:read"))
-    return jsonify(body), (200 if certificate else 404)
+    body = services.public_lookup(certificate_code, full_nip=api.has_scope("certificates:read"))
+    if body is None:
+        return jsonify(status="unknown"), 404
+    return jsonify(body)
 
 
 api.document("/certificates/{code}", "get", {
