@@ -10,10 +10,11 @@ STTPP in ``certificates/templates/``) or from an issuer's admin, so they are tre
   (WeasyPrint's ``fail_on_errors``) and surfaces as :class:`TemplateError`, never as a silently
   missing image.
 
-Speed (issue 5 asks for ≥5× the naive loop when issuing a cohort): one ``FontConfiguration`` for the
-process, stylesheets parsed once per CSS text, templates compiled once per HTML text, one image cache
-for logos across documents, and :func:`render_many`, which lays out a whole cohort as one HTML document
-and writes each certificate's pages as its own PDF.
+Speed (issue 5 asks for ≥5× the naive loop when issuing a cohort): one ``FontConfiguration`` and one
+sRGB profile for the process, stylesheets parsed once per CSS text, templates compiled once per HTML
+text, one image cache (logos) across documents, and pages that are the same for a whole cohort (the
+default template's page 2, the course outline) laid out once and reused: see :func:`_split`.
+:func:`render_many` also lays out the certificates' own pages as one HTML document.
 """
 
 from __future__ import annotations
@@ -204,7 +205,8 @@ def _template_line(traceback) -> int | None:
 def _run_template(template, snapshot: dict, fit: int = 0) -> str:
     try:
         output = template.render(c=snapshot, fit=fit)
-    except (JinjaTemplateError, ArithmeticError, LookupError, TypeError, ValueError, AttributeError) as exc:
+    except (JinjaTemplateError, ArithmeticError, LookupError, TypeError, ValueError, AttributeError,
+            RecursionError) as exc:
         line = _template_line(sys.exc_info()[2])
         message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
         if line is None:
@@ -219,8 +221,14 @@ def _run_template(template, snapshot: dict, fit: int = 0) -> str:
 _PLAIN_SCALARS = (str, int, float, bool, type(None))
 
 
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def _plain(value, path="c"):
-    """A deep copy of the snapshot made of plain values only (rule 10: no live ORM objects)."""
+    """A deep copy of the snapshot made of plain values only (rule 10: no live ORM objects), without
+    control characters (no font draws them, and XML metadata cannot hold them)."""
+    if isinstance(value, str):
+        return _CONTROL_CHARACTERS.sub("", value)
     if isinstance(value, _PLAIN_SCALARS):
         return value
     if isinstance(value, dict):
@@ -271,7 +279,7 @@ def _fetch_data_uri(url: str) -> dict:
 def _static_file(url: str) -> Path | None:
     """The file under static/ that a ``file:`` URL or a ``/static/…`` path names, or None."""
     parts = urlsplit(url)
-    if parts.scheme not in ("", "file") or parts.netloc not in ("", "localhost") or parts.query:
+    if parts.scheme not in ("", "file") or parts.netloc not in ("", "localhost"):
         return None
     raw = unquote(parts.path)
     if "\x00" in raw:
@@ -409,7 +417,7 @@ _XMP_PROPERTIES = (
     ("course", "Text", "Course title"),
     ("courseCode", "Text", "Course code"),
     ("courseVersion", "Integer", "Course version"),
-    ("jp", "Integer", "Jam pelajaran (45 minutes each)"),
+    ("jp", "Real", "Jam pelajaran (45 minutes each)"),
     ("start", "Text", "First day of the course (ISO 8601)"),
     ("end", "Text", "Last day of the course (ISO 8601)"),
     ("predicate", "Text", "Result predicate"),
@@ -610,7 +618,7 @@ def _splittable(html_source: str, css_source: str) -> bool:
 def _render_one(template, css_source: str, splittable: bool, custom: bool, snapshot: dict,
                 first_fit: int = 0) -> bytes:
     def render():
-        for fit in range(first_fit, MAX_FIT + 1):
+        for fit in range(min(first_fit, MAX_FIT), MAX_FIT + 1):
             personal, shared = _split(_run_template(template, snapshot, fit), splittable)
             document = _layout(personal, [_stylesheet(css_source)])
             if fit == MAX_FIT or not document.pages or not _overflows(document.pages[0]):

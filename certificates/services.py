@@ -263,6 +263,8 @@ def reissue(certificate: Certificate, *, reason: str, actor: User) -> Certificat
     reason = (reason or "").strip()
     if len(reason) < 5:
         raise ValidationFailed({"reason": _l("Say what is corrected (at least 5 characters).")})
+    # Lock and re-read the row: of two corrections submitted at once, the second sees it replaced.
+    db.session.refresh(certificate, with_for_update=True)
     if certificate.revoked_at is not None:
         raise NotIssuable(_l("A revoked certificate cannot be corrected."))
     if certificate.superseded_by_id is not None:  # e.g. the correction form submitted twice
