@@ -728,8 +728,8 @@ def sample_snapshot() -> dict:
     """A realistic snapshot (a provincial BPSDM, an e-learning course) for previews and tests."""
     return {
         "number": "893.3/00042/BPSDM/PM-01/XI/2026",
-        "code": "Q7KX2M9PZR4TVB8NWC3HJ6LD5F",
-        "verify_url": "https://bangkom.jatengprov.go.id/verify/Q7KX2M9PZR4TVB8NWC3HJ6LD5F",
+        "code": "k7qx2mzpr4tvbnwc3hj6ldsfa2qe7uyg",
+        "verify_url": "https://bangkom.jatengprov.go.id/verify/k7qx2mzpr4tvbnwc3hj6ldsfa2qe7uyg",
         "holder": {
             "name": "Budi Santoso, S.Kom.", "nip": "198503122010011003",
             "birth_place": "Semarang", "birth_date": "1985-03-12",

@@ -16,6 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from certificates.models import DEFAULT_NUMBER_TEMPLATE, Certificate, Issuer, NumberCounter
 from courses.models import JENIS_DIKLAT, Enrolment, LessonProgress
+from lms import nip as nip_rules
 from lms.extensions import db
 from lms.models import PANGKAT, User, aware_utcnow
 from lms.services import ServiceError, ValidationFailed, audit
@@ -296,9 +297,10 @@ def can_revoke(user) -> bool:
 
 
 def mask_nip(nip: str | None) -> str | None:
+    """The one masking of NIPs used on every public page and answer (two maskings would reveal more)."""
     if not nip:
         return None
-    return nip[:4] + "*" * (len(nip) - 7) + nip[-3:]
+    return nip_rules.mask(nip)
 
 
 def _expired(certificate: Certificate) -> bool:

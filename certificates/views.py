@@ -23,6 +23,7 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from sqlalchemy import or_, select
+from werkzeug.exceptions import MethodNotAllowed
 from wtforms import PasswordField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
@@ -320,6 +321,8 @@ def template_edit(template_id: int | None):
 @api_bp.get("/certificates/<path:certificate_code>")
 @limiter.limit(PUBLIC_LIMIT)
 def api_certificate(certificate_code: str):
+    if certificate_code in ("verify", "verify-batch"):  # those paths take POST only
+        raise MethodNotAllowed(valid_methods=["POST"])
     body = services.public_lookup(certificate_code, full_nip=api.has_scope("certificates:read"))
     if body is None:
         return jsonify(status="unknown"), 404
@@ -497,7 +500,7 @@ def _cohort_nips(form: CohortForm) -> list[str]:
 
 
 @bp.route("/kelola/kursus/<int:course_id>/sertifikat", methods=["GET", "POST"])
-@login_required
+@role_required("trainer", "admin")
 def cohort(course_id: int):
     """A trainer records a classroom cohort's completion and issues all its certificates at once."""
     from courses import services as course_services

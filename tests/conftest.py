@@ -118,3 +118,7 @@ def login(client):
         return response
 
     return do
+
+
+# The browser tests' fixtures (live server, Chromium, pages at desktop or phone width) for every test module.
+pytest_plugins = ("tests.browser_support",)

@@ -11,19 +11,17 @@ its first calls are not lost when the runtime's script arrives late.
 
 from __future__ import annotations
 
-import threading
 import time
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from courses import services
 from courses.models import Enrolment, LessonProgress, ScormState
 from lms.extensions import db
+from tests.browser_support import BROWSER, sign_in, wait_for
 
-CHROMIUM = "/usr/bin/chromium"
 SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "samples" / "scorm"
 PAGES = ["Playing/Playing.html", "Playing/Par.html", "Playing/Scoring.html", "Playing/OtherScoring.html",
          "Playing/RulesOfGolf.html", "Etiquette/Course.html", "Etiquette/Distracting.html", "Etiquette/Play.html",
@@ -38,33 +36,8 @@ KEYS = {
     "2004": {"location": "cmi.location", "status": "cmi.success_status", "score": "cmi.score.raw"},
 }
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                       reason=f"!!! BROWSER TESTS SKIPPED: {CHROMIUM} is missing (apt-get install chromium) !!!"),
-]
-
-
-@pytest.fixture
-def live_server(app):
-    """The test app on a real HTTP server in a thread, on the same test database."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(10)
-    server.server_close()
-
-
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM)
-        yield chromium
-        chromium.close()
+# live_server and browser are the shared fixtures of tests/browser_support.py.
+pytestmark = BROWSER
 
 
 @pytest.fixture
@@ -89,19 +62,6 @@ def golf_course(make_course, trainer, learner):
     return make
 
 
-def wait_for(read, check, *, timeout: float = 10.0, what: str = "the server"):
-    """Poll ``read()`` (run against the database, in a fresh transaction each time) until ``check`` holds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = read()
-        db.session.rollback()  # end the read transaction: the server writes between polls
-        if check(value):
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"waited {timeout:.0f} s for {what}; last seen: {value!r}")
-        time.sleep(0.2)
-
-
 def stored_cmi(enrolment_id: int) -> dict:
     state = db.session.scalar(select(ScormState).where(ScormState.enrolment_id == enrolment_id))
     return dict(state.cmi) if state else {}
@@ -111,14 +71,6 @@ def lesson_row(enrolment_id: int) -> tuple | None:
     row = db.session.scalar(select(LessonProgress).where(LessonProgress.enrolment_id == enrolment_id))
     enrolment = db.session.get(Enrolment, enrolment_id)
     return (row.state, row.score, enrolment.state) if row else None
-
-
-def sign_in(page, base: str, email: str) -> None:
-    page.goto(f"{base}/akun/masuk")
-    page.fill("#login", email)
-    page.fill("#password", "correct horse 1")
-    page.click("form:has(#login) button[type=submit]")
-    page.wait_for_url(f"{base}/")
 
 
 def frame_at(page, suffix: str, timeout: float = 8.0):

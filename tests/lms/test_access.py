@@ -154,7 +154,9 @@ EXPECTED: dict[str, dict[str, dict]] = {
     "certificates.signing_queue": {"GET": hr_or_admin(200), "POST": hr_or_admin(200)},
     # Empty forms are re-shown with their errors.
     "certificates.issuer_edit": {"GET": admin_only(200), "POST": admin_only(200)},
-    "certificates.template_edit": {"GET": admin_only(200), "POST": admin_only(200)},
+    "certificates.template_edit": {"GET": admin_only(200), "POST": admin_only(200),
+                                   "POST /kelola/templat-sertifikat/<int:template_id>":
+                                       admin_only(To("/kelola/templat-sertifikat/{template_id}"))},
 }
 
 
