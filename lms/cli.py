@@ -116,7 +116,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(demo_cli)
 
     @app.cli.command("worker")
-    @click.option("--workers", default=2, show_default=True, help="Worker threads.")
+    @click.option("--workers", default=2, show_default=True, help="Worker processes (rendering PDFs is CPU-bound: about one per core).")
     def worker(workers: int):
         """Run the background job consumer."""
         from lms import jobs

@@ -36,6 +36,19 @@ def init_app(app: Flask) -> None:
     _listen_for_commits()
 
 
+_pid = os.getpid()
+
+
+def _forget_inherited_connections() -> None:
+    """A worker process forked from the consumer must not reuse its parent's database connections."""
+    global _pid
+    if os.getpid() != _pid:
+        from lms.extensions import db
+
+        db.engine.dispose(close=False)
+        _pid = os.getpid()
+
+
 def task(**options):
     """``huey.task`` whose function runs inside the Flask application context."""
 
@@ -47,6 +60,7 @@ def task(**options):
             if _app is None:
                 raise RuntimeError("jobs.init_app() has not been called in this process")
             with _app.app_context():
+                _forget_inherited_connections()
                 return fn(*args, **kwargs)
 
         return huey.task(**options)(inner)
@@ -87,6 +101,8 @@ def run_consumer(workers: int = 2) -> None:
     """Consume jobs until interrupted; used by ``flask worker``."""
     init_app(current_app._get_current_object())
     huey.immediate = False
-    consumer = huey.create_consumer(workers=workers, worker_type="thread", periodic=True,
+    # Processes, not threads: rendering certificates is CPU-bound, and each long-lived worker process
+    # keeps its own warm caches (fonts, stylesheets, the signing key).
+    consumer = huey.create_consumer(workers=workers, worker_type="process", periodic=True,
                                     check_worker_health=True)
     consumer.run()
