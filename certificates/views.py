@@ -329,9 +329,9 @@ def api_certificate(certificate_code: str):
     return jsonify(body)
 
 
-api.document("/certificates/{code}", "get", {
+api.document("/certificates/{certificate_code}", "get", {
     "summary": "A certificate by its public code (or number)",
-    "parameters": [{"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}],
+    "parameters": [{"name": "certificate_code", "in": "path", "required": True, "schema": {"type": "string"}}],
     "security": [{}, {"bearer": []}],
     "responses": {
         "200": {"description": "The certificate; the full NIP only with certificates:read",

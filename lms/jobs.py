@@ -99,10 +99,15 @@ def _listen_for_commits() -> None:
 
 def run_consumer(workers: int = 2) -> None:
     """Consume jobs until interrupted; used by ``flask worker``."""
+    import logging
+
+    if not logging.getLogger().handlers:  # the operator sees what the worker does, with timestamps
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s")
     init_app(current_app._get_current_object())
     huey.immediate = False
     # Processes, not threads: rendering certificates is CPU-bound, and each long-lived worker process
     # keeps its own warm caches (fonts, stylesheets, the signing key).
+    # An idle consumer polls SQLite at most every half second: a certificate waits no longer than that.
     consumer = huey.create_consumer(workers=workers, worker_type="process", periodic=True,
-                                    check_worker_health=True)
+                                    check_worker_health=True, max_delay=0.5)
     consumer.run()

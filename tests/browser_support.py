@@ -99,10 +99,12 @@ def new_page(browser, request):
         context.close()
 
 
-def snap(page, name: str) -> None:
-    """Keep a full-page picture when LMS_TEST_SCREENSHOTS names a folder (to look at the pages)."""
+def snap(page, name: str, *, settle_ms: int = 0) -> None:
+    """Keep a full-page picture when LMS_TEST_SCREENSHOTS names a folder (to look at the pages); ``settle_ms``
+    lets what paints late (Chromium's PDF viewer) finish first."""
     folder = os.environ.get("LMS_TEST_SCREENSHOTS")
     if folder:
+        page.wait_for_timeout(settle_ms)
         Path(folder).mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -89,6 +90,16 @@ def enrolment_of(email: str) -> tuple[str, int] | None:
     return tuple(row) if row else None
 
 
+def wait_for_frame(page, check, *, what: str, timeout: float = 8.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = [f for f in page.frames if check(f)]
+        if found:
+            return found[0]
+        page.wait_for_timeout(100)
+    pytest.fail(f"no frame for {what} in {[f.url for f in page.frames]}")
+
+
 @pytest.mark.parametrize("viewport", VIEWPORTS)
 def test_a_learner_finds_enrols_studies_resumes_and_completes(app, live_server, new_page, archive_course, make_user,
                                                               viewport):
@@ -147,8 +158,11 @@ def test_a_learner_finds_enrols_studies_resumes_and_completes(app, live_server, 
     assert pdf.ok, pdf.status
     assert pdf.headers["content-type"] == "application/pdf", pdf.headers
     assert pdf.body().startswith(b"%PDF")
+    # Chromium shows it with its own viewer, inside the frame (a PDF the page could not show would not be).
+    wait_for_frame(page, lambda f: f.url.startswith("chrome-extension://") and f.parent_frame is not None
+                   and f.parent_frame.url.endswith(frame.get_attribute("src")), what="the PDF viewer in the frame")
     expect(page.locator("progress[aria-label]").first).to_have_attribute("value", "50")
-    snap(page, f"lesson-pdf-{shot}")
+    snap(page, f"lesson-pdf-{shot}", settle_ms=2000)
 
     # Leave mid-way; home lists the course in progress; "Lanjutkan belajar" returns to the PDF lesson.
     page.locator("a.brand").click()
@@ -161,7 +175,7 @@ def test_a_learner_finds_enrols_studies_resumes_and_completes(app, live_server, 
     page.wait_for_url(lesson_url(1))
     expect(page.locator("#lesson-title")).to_have_text(course.titles[1])
 
-    # The video plays from the server (range requests) and its captions load.
+    # The video loads and plays from the server (which answers range requests), with its captions.
     page.locator(".lesson-nav a[rel=next]").click()
     page.wait_for_url(lesson_url(2))
     page.wait_for_function("""() => {
@@ -169,8 +183,15 @@ def test_a_learner_finds_enrols_studies_resumes_and_completes(app, live_server, 
         const track = video && video.textTracks[0];
         return video.readyState >= 1 && video.duration > 0 && track && track.cues && track.cues.length > 0;
     }""")
-    expect(page.locator("video.video track")).to_have_attribute("kind", "captions")
-    assert page.locator("video.video").evaluate("video => video.textTracks[0].mode") == "showing"
+    video = page.locator("video.video")
+    expect(video.locator("track")).to_have_attribute("kind", "captions")
+    assert video.evaluate("video => video.textTracks[0].mode") == "showing"
+    ranged = page.request.get(base + video.get_attribute("src"), headers={"Range": "bytes=100-1099"})
+    assert ranged.status == 206, ranged.status
+    assert len(ranged.body()) == 1000
+    video.evaluate("video => { video.muted = true; return video.play(); }")
+    page.wait_for_function("() => document.querySelector('video.video').currentTime > 0.3")
+    video.evaluate("video => video.pause()")
     snap(page, f"lesson-video-{shot}")
 
     # The SCORM package runs in its frame; the learner pages on, then its quiz reports "passed".
