@@ -27,6 +27,10 @@ GRADE_BANDS = ((90, "Sangat Baik"), (75, "Baik"), (65, "Cukup"), (55, "Kurang"),
 NUMBER_FIELDS = {"seq", "issuer", "program", "month_roman", "month", "year"}
 
 
+STATUS_LABELS = {"valid": _l("valid"), "revoked": _l("revoked"), "expired": _l("expired"),
+                 "superseded": _l("replaced")}
+
+
 class NotIssuable(ServiceError):
     """The certificate cannot be issued (no issuer configured, enrolment not completed…)."""
 
@@ -363,7 +367,7 @@ def verify_document(data: bytes, *, full_nip: bool = False) -> dict:
         reason = str(_l("The signature is valid, the document is unchanged and it is the registered PDF of "
                         "certificate %(number)s.", number=certificate.number))
         if certificate.status() != "valid":
-            reason += " " + str(_l("Its status is: %(status)s.", status=certificate.status()))
+            reason += " " + str(_l("Its status is: %(status)s.", status=STATUS_LABELS[certificate.status()]))
     elif verdict.signature == "valid" and verdict.intact:
         reason = str(_l("The signature is valid, but this PDF is not a certificate registered in Bangkom."))
     else:

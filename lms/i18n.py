@@ -12,10 +12,13 @@ from lms.nip import format_nip
 
 
 def select_locale() -> str:
-    """The signed-in person's choice, else this browser's choice, else Accept-Language, else Indonesian."""
+    """The signed-in person's choice, else this browser's choice, else Accept-Language, else Indonesian;
+    outside a request, CONSOLE_LOCALE (English)."""
     languages = current_app.config["LANGUAGES"]
     if not has_request_context():
-        return current_app.config["BABEL_DEFAULT_LOCALE"]
+        # The command line and background jobs: operators read English, like the rest of the CLI's output;
+        # mail to a person is written inside force_locale(person's language).
+        return current_app.config.get("CONSOLE_LOCALE", "en")
     if current_user and current_user.is_authenticated and current_user.locale in languages:
         return current_user.locale
     if session.get("lang") in languages:

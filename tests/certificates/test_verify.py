@@ -289,7 +289,7 @@ def test_api_reports_the_pdf_digest_once_rendered(client, certificate):
 
 def test_openapi_describes_the_certificate_endpoint_and_schema(client):
     spec = client.get("/api/v1/openapi.json").get_json()
-    operation = spec["paths"]["/certificates/{code}"]["get"]
+    operation = spec["paths"]["/certificates/{certificate_code}"]["get"]
     assert {"200", "404", "429"} <= set(operation["responses"])
     assert operation["responses"]["200"]["content"]["application/json"]["schema"] == \
         {"$ref": "#/components/schemas/Certificate"}
