@@ -4,6 +4,10 @@ retried and never produces two different PDFs for one certificate."""
 from __future__ import annotations
 
 import datetime as dt
+import multiprocessing
+import os
+import resource
+import signal
 
 from flask import current_app
 from huey import crontab
@@ -24,13 +28,45 @@ def queue_render(certificate_id: int) -> None:
         enqueue_after_commit(render_certificate, certificate_id)
 
 
+# Limits of a worker process that renders PDFs (a hostile or broken admin template must not take the
+# worker down): seconds per certificate, address space, and certificates before the process is replaced.
+RENDER_SECONDS = 120
+WORKER_MEMORY_BYTES = 2 * 1024 ** 3
+RECYCLE_AFTER = 1000
+_rendered_here = 0
+
+
+def _in_worker_process() -> bool:
+    return multiprocessing.current_process().name != "MainProcess" and not huey.immediate
+
+
 @task(retries=3, retry_delay=20)
 def render_certificate(certificate_id: int) -> None:
+    global _rendered_here
+    limited = _in_worker_process()
+    if limited and _rendered_here == 0:
+        resource.setrlimit(resource.RLIMIT_AS, (WORKER_MEMORY_BYTES, WORKER_MEMORY_BYTES))
     try:
+        if limited:
+            signal.signal(signal.SIGALRM, _too_slow)
+            signal.alarm(RENDER_SECONDS)
         with huey.lock_task(f"certificate-pdf-{certificate_id}"):
             produce_pdf(certificate_id)
     except TaskLockedException:
         current_app.logger.info("Certificate %s is being rendered by another worker", certificate_id)
+    finally:
+        if limited:
+            signal.alarm(0)
+    _rendered_here += 1
+    if limited and _rendered_here >= RECYCLE_AFTER:
+        # The consumer's health check starts a fresh process in this one's place: memory that a long
+        # run of renderings may have fragmented is given back.
+        current_app.logger.info("Worker %s recycles itself after %s certificates", os.getpid(), _rendered_here)
+        os._exit(0)
+
+
+def _too_slow(signum, frame):
+    raise TimeoutError(f"rendering took longer than {RENDER_SECONDS} s")
 
 
 @huey.periodic_task(crontab(minute="*/5"))
