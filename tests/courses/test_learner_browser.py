@@ -39,7 +39,7 @@ from tests.browser_support import (
 
 pytestmark = BROWSER
 
-GOLF = Path(__file__).resolve().parents[2].parent / "shared" / "samples" / "scorm" / "RuntimeBasicCalls_SCORM12.zip"
+GOLF = Path(__file__).resolve().parents[1] / "fixtures" / "scorm" / "RuntimeBasicCalls_SCORM12.zip"
 OLD_TEXT = "Arsip dinamis adalah arsip yang digunakan secara langsung dalam kegiatan pencipta arsip."
 NEW_TEXT = "Arsip dinamis terdiri atas arsip vital, arsip aktif, dan arsip inaktif."
 
@@ -57,7 +57,7 @@ def archive_course(make_course, trainer):
     and the golf SCORM 1.2 package (completed by the package's own status). Another course is published too,
     so that the search has something to leave out. The test's session is closed: the live server writes."""
     if not GOLF.is_file():
-        pytest.fail(f"the SCORM sample {GOLF} is missing (see ../shared/samples/README.md)")
+        pytest.fail(f"the SCORM sample {GOLF} is missing (see tests/fixtures/README.md)")
     make_course(code="KP-01", title="Kepemimpinan Pelayanan Publik", lessons=["Gaya kepemimpinan"])
     video = _asset("siklus-proyek.webm") | {
         "captions_sha256": store().put_bytes((ASSETS / "siklus-proyek.vtt").read_bytes())}

@@ -24,7 +24,7 @@ from lms.extensions import db
 from lms.storage import store
 from tests.courses.helpers import Tags, stored_files
 
-SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "samples" / "scorm"
+SAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "scorm"
 GOLF_12 = SAMPLES / "RuntimeBasicCalls_SCORM12.zip"
 GOLF_2004 = SAMPLES / "RuntimeBasicCalls_SCORM20043rdEdition.zip"
 GOLF_TITLE = "Golf Explained - Run-time Basic Calls"
@@ -32,7 +32,7 @@ GOLF_TITLE = "Golf Explained - Run-time Basic Calls"
 
 def sample(path: Path) -> bytes:
     if not path.is_file():
-        pytest.fail(f"the SCORM sample {path} is missing (see ../shared/samples/README.md)")
+        pytest.fail(f"the SCORM sample {path} is missing (see tests/fixtures/README.md)")
     return path.read_bytes()
 
 

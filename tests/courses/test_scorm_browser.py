@@ -22,7 +22,7 @@ from courses.models import Enrolment, LessonProgress, ScormState
 from lms.extensions import db
 from tests.browser_support import BROWSER, sign_in, wait_for
 
-SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "samples" / "scorm"
+SAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "scorm"
 PAGES = ["Playing/Playing.html", "Playing/Par.html", "Playing/Scoring.html", "Playing/OtherScoring.html",
          "Playing/RulesOfGolf.html", "Etiquette/Course.html", "Etiquette/Distracting.html", "Etiquette/Play.html",
          "Handicapping/Overview.html", "Handicapping/CalculatingHandicap.html",
@@ -48,7 +48,7 @@ def golf_course(make_course, trainer, learner):
     def make(name: str):
         path = SAMPLES / name
         if not path.is_file():
-            pytest.fail(f"the SCORM sample {path} is missing (see ../shared/samples/README.md)")
+            pytest.fail(f"the SCORM sample {path} is missing (see tests/fixtures/README.md)")
         course = make_course(code="GL-01", title="Golf", modules={"Modul SCORM": []}, publish=False)
         with path.open("rb") as stream:
             services.add_scorm_lesson(course.draft.modules[0], stream, file_name=name)
