@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import re
 import secrets
 import string
@@ -11,7 +12,7 @@ from collections.abc import Iterable
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from certificates.models import DEFAULT_NUMBER_TEMPLATE, Certificate, Issuer, NumberCounter
@@ -398,18 +399,23 @@ def verify_batch_rows(lines: Iterable[str]):
                "course_title": body["course"]["title"], "jp": body["course"]["jp"], "issued_at": body["issued_at"]}
 
 
+@functools.cache
+def _lookup_statements() -> dict[bool, object]:
+    """Built once: making the self-join alias costs more than the query itself."""
+    table = Certificate.__table__
+    newer = table.alias("newer")
+    base = (select(table.c.number, table.c.code, table.c.snapshot, table.c.issued_at, table.c.valid_until,
+                   table.c.revoked_at, table.c.revoked_reason, table.c.pdf_sha256, newer.c.number.label("newer"))
+            .select_from(table.outerjoin(newer, newer.c.id == table.c.superseded_by_id)))
+    return {True: base.where(table.c.code == bindparam("key")), False: base.where(table.c.number == bindparam("key"))}
+
+
 def public_lookup(code_or_number: str, *, full_nip: bool = False) -> dict | None:
     """The certificate JSON by code (or number) in one round trip and without building ORM objects: the
     public verification endpoint is the hottest path of all (every QR scan, every HR system)."""
-    table = Certificate.__table__
-    newer = table.alias("newer")
     code = (code_or_number or "").strip()
-    condition = table.c.code == code.lower() if CODE_RE.match(code.lower()) else table.c.number == code
-    row = db.session.execute(
-        select(table.c.number, table.c.code, table.c.snapshot, table.c.issued_at, table.c.valid_until,
-               table.c.revoked_at, table.c.revoked_reason, table.c.pdf_sha256, newer.c.number.label("newer"))
-        .select_from(table.outerjoin(newer, newer.c.id == table.c.superseded_by_id)).where(condition)
-    ).first()
+    by_code_ = CODE_RE.match(code.lower()) is not None
+    row = db.session.execute(_lookup_statements()[by_code_], {"key": code.lower() if by_code_ else code}).first()
     if row is None:
         return None
     snap = row.snapshot

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, current_app, request
+from flask.sessions import SecureCookieSessionInterface
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
@@ -64,12 +65,36 @@ def navigation() -> list[tuple[str, str]]:
             if roles is None or current_user.has_role(*roles)]
 
 
+_SECURITY_HEADERS = (
+    ("Content-Security-Policy", CSP),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "strict-origin-when-cross-origin"),
+    ("X-Frame-Options", "DENY"),
+    ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+)
+
+
+class ApiSessionInterface(SecureCookieSessionInterface):
+    """No session cookie is read or written for ``/api/``: the API authenticates by token only, and the
+    public verification endpoint is the busiest of all."""
+
+    def open_session(self, app, request):
+        if request.path.startswith("/api/"):
+            return self.null_session_class()
+        return super().open_session(app, request)
+
+    def save_session(self, app, session, response):
+        if isinstance(session, self.null_session_class):
+            return None
+        return super().save_session(app, session, response)
+
+
 def security_headers(response):
-    response.headers.setdefault("Content-Security-Policy", CSP)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    headers = response.headers
+    present = {key.lower() for key, _value in headers.items()}
+    for name, value in _SECURITY_HEADERS:
+        if name.lower() not in present:
+            headers.add(name, value)
     if request.endpoint and not request.endpoint.startswith("static"):
         # Pages carry personal data: never store them in shared caches.
         response.headers.setdefault("Cache-Control", "no-store")
@@ -77,6 +102,7 @@ def security_headers(response):
 
 
 def init_app(app: Flask) -> None:
+    app.session_interface = ApiSessionInterface()
     app.after_request(security_headers)
     from lms.forms import ROLE_LABELS
 
