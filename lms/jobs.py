@@ -31,6 +31,13 @@ _app: Flask | None = None
 def init_app(app: Flask) -> None:
     global _app
     _app = app
+    if isinstance(huey, SqliteHuey):
+        # The queue lives in the app's instance folder, also when this process imported us earlier for
+        # another folder (the benchmarks, a second app in the tests): web and worker must share one file.
+        wanted = str(Path(app.instance_path).resolve() / "jobs.db")
+        if huey.storage_kwargs.get("filename") != wanted:
+            huey.storage_kwargs["filename"] = wanted
+            huey.storage = huey.create_storage()
     huey.immediate = bool(app.config.get("JOBS_IMMEDIATE"))
     app.extensions["huey"] = huey
     _listen_for_commits()
