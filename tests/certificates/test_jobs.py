@@ -4,6 +4,7 @@ when lost, and run under limits in worker processes (time, memory, recycling).""
 from __future__ import annotations
 
 import datetime as dt
+import io
 
 import pytest
 
@@ -88,3 +89,23 @@ def test_expiry_reminders_go_60_and_14_days_ahead(certificate, app):
     assert len(new) == 1
     body = new.pop().read_text()
     assert stored.number in body.replace("=\n", "")
+
+
+def test_the_issuers_logo_is_printed(certificate, tmp_path):
+    import subprocess
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (120, 120), (16, 94, 76)).save(buffer, format="PNG")
+    issuer = db.session.get(Certificate, certificate.id).issuer
+    issuer.logo_sha256 = store().put_bytes(buffer.getvalue())
+    db.session.commit()
+    digest = jobs.produce_pdf(certificate.id)
+    pdf = tmp_path / "c.pdf"
+    pdf.write_bytes(store().path(digest).read_bytes())
+    listing = subprocess.run(["/usr/bin/pdfimages", "-list", str(pdf)],  # noqa: S603 - our own file
+                             capture_output=True, text=True, check=True).stdout
+    assert any(line.split()[3:5] == ["120", "120"] for line in listing.splitlines()[2:]), listing
+    assert db.session.get(Certificate, certificate.id).snapshot["issuer"]["logo"] is None, \
+        "the frozen snapshot does not carry the image"
