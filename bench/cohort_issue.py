@@ -59,6 +59,13 @@ def _setup():
     return course.id, trainer.id, users
 
 
+def _sample_snapshots() -> list[dict]:
+    from certificates import pdf
+
+    snapshot = pdf.sample_snapshot()
+    return [{**snapshot, "number": f"893.3/{n:05d}/BPSDM/PM-01/XI/2026"} for n in range(NAIVE_SAMPLE)]
+
+
 def _naive(snapshots: list[dict], p12: str, password: str) -> float:
     """Certificates per second of the plain loop: a new render and a new signature each time."""
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -96,6 +103,9 @@ def run() -> list[Result]:
         say(f"cohort_issue: {PARTICIPANTS} participants; starting {WORKERS} worker processes")
         course_id, trainer_id, user_ids = _setup()
         p12, password = signing.ensure_dev_signer(app.instance_path)
+        # The naive loop runs before and after ours and counts as the mean, so a neighbour's load on this
+        # shared machine weighs on both sides alike.
+        naive_before = _naive(_sample_snapshots(), p12, password)
         root = Path(__file__).resolve().parent.parent
         env = {**os.environ, "LMS_ENV": "development", "LMS_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
                "LMS_INSTANCE_PATH": app.instance_path, "PYTHONPATH": str(root)}
@@ -133,7 +143,7 @@ def run() -> list[Result]:
         ours = PARTICIPANTS / elapsed
         sample = [c.snapshot for c in db.session.scalars(select(Certificate).limit(NAIVE_SAMPLE))]
         say(f"cohort_issue: ours {ours:.1f}/s; measuring the naive loop on {len(sample)} certificates")
-        naive = _naive(sample, p12, password)
+        naive = (naive_before + _naive(sample, p12, password)) / 2
     detail = f"{ours:.1f} vs naive {naive:.1f} certificates/s, {PARTICIPANTS} in {elapsed:.0f} s"
     return [Result.at_least(f"cohort issuing (DB+render+sign+store) / naive loop, {kind}", ours / naive,
                             BUDGET, "×", detail)]

@@ -160,6 +160,17 @@ def produce_pdf(certificate_id: int, *, passphrase: str | None = None) -> str | 
     return digest
 
 
+def warm_up() -> None:
+    """Fonts, stylesheets, templates and the signing key loaded once in the consumer process."""
+    from certificates import pdf, signing
+
+    document = pdf.preview_certificate(*pdf.default_template())
+    signer = signing.signer_for_app(current_app)
+    if not signer.needs_passphrase:
+        signer.sign(document, signatory="Bangkom", reason="warm-up", location="Indonesia",
+                    box=getattr(pdf, "SIGNATURE_BOX", None), page=getattr(pdf, "SIGNATURE_PAGE", 0))
+
+
 def _with_logo(certificate: Certificate) -> dict:
     """The snapshot with the issuer's logo as a data: URI (the logo is branding, kept out of the frozen
     snapshot so a million certificates do not each carry a copy)."""

@@ -568,5 +568,6 @@ def init_app(app) -> None:
                           _l("Who issues certificates, their numbering, signatory, logo and print template."))
     from certificates import demo
 
+    app.extensions.setdefault("bangkom.worker_warmups", []).append(jobs.warm_up)
     # Before the courses' demo: its completed enrolments get their certificates from this issuer.
     app.extensions.setdefault("bangkom.demo_seeders", []).insert(0, demo.seed)

@@ -110,8 +110,16 @@ def run_consumer(workers: int = 2) -> None:
 
     if not logging.getLogger().handlers:  # the operator sees what the worker does, with timestamps
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s")
-    init_app(current_app._get_current_object())
+    app = current_app._get_current_object()
+    init_app(app)
     huey.immediate = False
+    # Feature packages warm their caches here, once, before the worker processes are forked from this one:
+    # every worker starts warm (the first certificate after a deployment is as fast as the next).
+    for warm_up in app.extensions.get("bangkom.worker_warmups", []):
+        try:
+            warm_up()
+        except Exception:  # a failed warm-up only costs speed
+            logging.getLogger(__name__).exception("Worker warm-up %s failed", warm_up.__name__)
     # Processes, not threads: rendering certificates is CPU-bound, and each long-lived worker process
     # keeps its own warm caches (fonts, stylesheets, the signing key).
     # An idle consumer polls SQLite at most every half second: a certificate waits no longer than that.
