@@ -1,0 +1,1 @@
+"""Question banks and (later) quizzes: questions with their versions, import and export."""
