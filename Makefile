@@ -8,12 +8,15 @@ PORT ?= 5000
 export LMS_TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 export LMS_TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test test-sqlite test-postgres bench setup system-deps translations lint clean
+.PHONY: run test test-sqlite test-postgres bench setup system-deps browser-deps translations lint clean
 
 setup: system-deps $(VENV)/.installed translations
 
 system-deps:
 	@bash scripts/system-deps.sh
+
+browser-deps:
+	@bash scripts/browser-deps.sh
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Bangkom needs Python 3.11 or newer."; exit 1; }
@@ -34,7 +37,7 @@ run: setup
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 
-test: setup lint test-sqlite test-postgres
+test: setup browser-deps lint test-sqlite test-postgres
 
 test-sqlite:
 	@echo "== Test suite on SQLite"
