@@ -243,6 +243,8 @@ class Lesson(db.Model):
     content_digest: Mapped[str] = mapped_column(String(64), default="")
     # SCORM lessons: version, title and launchable SCOs of the package (file_sha256 is the package).
     package: Mapped[dict | None] = mapped_column(JSON)
+    # Quiz lessons: kind, question slots, timing and review rules (``courses.quizzes.settings``).
+    quiz: Mapped[dict | None] = mapped_column(JSON)
 
     module: Mapped[Module] = relationship(back_populates="lessons")
 

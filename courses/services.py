@@ -265,7 +265,7 @@ def ensure_draft(course: Course, *, actor: User) -> CourseVersion:
 
 LESSON_COPY = ("key", "position", "kind", "title", "body_markdown", "body_html", "file_sha256", "file_name",
                "file_type", "file_size", "captions_sha256", "url", "minutes", "is_required",
-               "completion_rule", "completion_value", "content_digest", "package")
+               "completion_rule", "completion_value", "content_digest", "package", "quiz")
 
 
 def _copy_lesson(lesson: Lesson) -> Lesson:
@@ -346,7 +346,7 @@ def lesson_digest(lesson: Lesson) -> str:
 
 LESSON_FIELDS = ("title", "body_markdown", "url", "minutes", "is_required", "completion_rule",
                  "completion_value", "file_sha256", "file_name", "file_type", "file_size",
-                 "captions_sha256", "package")
+                 "captions_sha256", "package", "quiz")
 
 
 def check_lesson(kind: str, data: dict) -> dict:
@@ -384,7 +384,11 @@ def add_lesson(module: Module, *, kind: str, **fields) -> Lesson:
                     **{k: v for k, v in fields.items() if k in LESSON_FIELDS and v is not None})
     lesson.title = lesson.title.strip()
     # Defaults are set before the digest, so that saving the lesson unchanged keeps the same digest.
-    lesson.completion_rule = fields.get("completion_rule") or ("package" if kind == "scorm" else "viewed")
+    lesson.completion_rule = fields.get("completion_rule") or ("package" if kind in ("scorm", "quiz") else "viewed")
+    if kind == "quiz" and lesson.quiz is None:
+        from courses.quizzes.settings import QuizSettings
+
+        lesson.quiz = QuizSettings().as_json()
     lesson.body_html = render_markdown(lesson.body_markdown or "")
     lesson.content_digest = lesson_digest(lesson)
     module.lessons.append(lesson)
@@ -467,8 +471,16 @@ def draft_checklist(version: CourseVersion) -> list[tuple[str, str]]:
     lessons = version.lessons()
     if version.modules and not any(lesson.is_required for lesson in lessons):
         items.append(("error", _l("No lesson is required, so nobody could complete the course.")))
-    if not any(lesson.kind == "quiz" for lesson in lessons):
+    from courses.quizzes.settings import QuizSettings, check_slots
+
+    quizzes = [(lesson, QuizSettings.of(lesson.quiz)) for lesson in lessons if lesson.kind == "quiz"]
+    if not any(settings.kind == "post" for _lesson, settings in quizzes):
         items.append(("warning", _l("The course has no post-test.")))
+    for lesson, settings in quizzes:
+        if not settings.slots:
+            items.append(("error", _l("Quiz “%(title)s” has no questions.", title=lesson.title)))
+        for problem in check_slots(course, settings.slots):
+            items.append(("error", _l("Quiz “%(title)s”: %(problem)s", title=lesson.title, problem=problem)))
     if not (version.objectives or "").strip():
         items.append(("warning", _l("The learning objectives (what learners will be able to do) are empty.")))
     if version.based_on_id is not None and not (version.change_summary or "").strip():
@@ -659,15 +671,21 @@ def record_visit(enrolment: Enrolment, lesson: Lesson, *, seconds: int = 0) -> L
     return row
 
 
-def record_result(enrolment: Enrolment, lesson: Lesson, *, completed: bool, score: int | None) -> LessonProgress:
-    """A package or quiz reported its status and score."""
+def record_result(enrolment: Enrolment, lesson: Lesson, *, completed: bool, score: int | None,
+                  exact: bool = False) -> LessonProgress:
+    """A package or quiz reported its status and score. A package's best score is kept; a quiz reports
+    its result ``exact`` (a regrade may lower it, and a post-test no longer passed reopens the lesson)."""
     row = _row(enrolment, lesson)
-    if score is not None:
+    if exact:
+        row.score = score
+    elif score is not None:
         row.score = max(score, row.score or 0)
     row.last_seen_at = enrolment.last_activity_at = aware_utcnow()
-    done = completed if lesson.completion_rule == "package" else _lesson_done(lesson, row)
+    done = completed if lesson.completion_rule == "package" or lesson.kind == "quiz" else _lesson_done(lesson, row)
     if row.state != "done" and done:
         _complete_lesson(row)
+    elif exact and row.state == "done" and not done:
+        row.state, row.completed_at = "in_progress", None
     db.session.flush()
     _update_percent(enrolment)
     evaluate_completion(enrolment)

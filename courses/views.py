@@ -72,7 +72,7 @@ UPLOAD_RULES = {
     "captions": ({"text/vtt"}, 1024 * 1024),
     "image": ({"image/png", "image/jpeg", "image/gif", "image/webp"}, 5 * 1024 * 1024),
 }
-AUTHORING_KINDS = ("text", "pdf", "video", "file", "link", "scorm")
+AUTHORING_KINDS = ("text", "pdf", "video", "file", "link", "scorm", "quiz")
 
 
 def _labels():
@@ -243,11 +243,16 @@ def lesson(code: str, lesson_id: int):
     index = next(i for i, item in enumerate(lessons) if item.id == lesson.id)
     states = services.outline_progress(enrolment, version)
     player = _scorm_player(course, lesson, enrolment) if lesson.kind == "scorm" and lesson.package else None
+    quiz = None
+    if lesson.kind == "quiz":
+        from courses.quizzes.views import intro
+
+        quiz = intro(course, lesson, enrolment if enrolment is not None and enrolment.state != "withdrawn" else None)
     response = make_response(render_template(
         "courses/lesson.html", course=course, version=version, lesson=lesson, enrolment=enrolment, row=row,
         states=states, previous=lessons[index - 1] if index > 0 else None,
         next=lessons[index + 1] if index + 1 < len(lessons) else None, preview=enrolment is None,
-        heartbeat=HeartbeatForm(), player=player, **_labels()))
+        heartbeat=HeartbeatForm(), player=player, quiz=quiz, **_labels()))
     if player is not None:
         from lms.web import CSP
 
@@ -777,14 +782,14 @@ def _lesson_fields(form: LessonForm, kind: str, lesson: Lesson | None) -> dict:
     return fields
 
 
-@bp.route("/kelola/modul/<int:module_id>/pelajaran/baru/<any(text,pdf,video,file,link,scorm):kind>",
+@bp.route("/kelola/modul/<int:module_id>/pelajaran/baru/<any(text,pdf,video,file,link,scorm,quiz):kind>",
           methods=["GET", "POST"])
 @login_required
 def lesson_new(module_id: int, kind: str):
     course, module = _module(module_id)
     form = LessonForm()
     if request.method == "GET":
-        form.completion_rule.data = "package" if kind == "scorm" else "viewed"
+        form.completion_rule.data = "package" if kind in ("scorm", "quiz") else "viewed"
     if form.validate_on_submit():
         try:
             fields = _lesson_fields(form, kind, None)
@@ -799,6 +804,8 @@ def lesson_new(module_id: int, kind: str):
         else:
             db.session.commit()
             flash(_("Lesson added."), "success")
+            if kind == "quiz":
+                return redirect(url_for("quizzes.settings", lesson_id=lesson.id))
             return redirect(url_for("courses.draft", course_id=course.id) + f"#lesson-{lesson.id}")
     return render_template("courses/lesson_form.html", form=form, course=course, module=module, lesson=None,
                            kind=kind, **_labels())
@@ -987,6 +994,9 @@ def init_app(app) -> None:
     from lms import web
 
     app.register_blueprint(bp)
+    from courses.quizzes import views as quiz_views
+
+    app.register_blueprint(quiz_views.bp)
     app.add_template_filter(filesize)
     from courses.cli import courses_cli
 

@@ -115,5 +115,7 @@ def init_app(app: Flask) -> None:
         date=lambda value, fmt="long": format_date(_as_date(value), DATE_PATTERNS.get(fmt, fmt)) if value else "—",
         datetime=lambda value, fmt="medium": format_datetime(value, fmt) if value else "—",
         number=lambda value: format_decimal(value) if value is not None else "—",
+        # A quiz score: at most two decimals, in the locale's notation ("87,5").
+        score=lambda value: format_decimal(value, "#,##0.##") if value is not None else "—",
         nip=format_nip,
     )

@@ -10,7 +10,18 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import CheckConstraint, Float, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from courses.models import Course, _in, new_key
@@ -120,3 +131,98 @@ class Answer(db.Model):
     tolerance: Mapped[float | None] = mapped_column(Float)
 
     question: Mapped[Question] = relationship(back_populates="answers")
+
+
+# ---------------------------------------------------------------- quizzes and attempts
+#
+# A quiz is a lesson of kind "quiz": its settings (kind, question slots, timing, review rules) live in
+# ``Lesson.quiz`` so they are versioned, copied into drafts and frozen on publishing with the rest of the
+# lesson. Attempts belong to an enrolment and point at the exact lesson row and question versions used.
+
+QUIZ_KINDS = ("pre", "post", "practice", "exam")
+ATTEMPT_STATES = ("in_progress", "needs_grading", "finished")
+CLOSED_BY = ("learner", "deadline", "staff")
+
+
+class Attempt(db.Model):
+    __tablename__ = "quiz_attempts"
+    __table_args__ = (
+        UniqueConstraint("enrolment_id", "lesson_key", "number"),
+        CheckConstraint(_in("state", ATTEMPT_STATES), name="known_state"),
+        CheckConstraint(_in("quiz_kind", QUIZ_KINDS), name="known_quiz_kind"),
+        CheckConstraint("closed_by IS NULL OR " + _in("closed_by", CLOSED_BY), name="known_closed_by"),
+        CheckConstraint("number >= 1", name="number_positive"),
+        # Start is idempotent: at most one attempt in progress per enrolment and quiz, whatever races.
+        Index("uq_quiz_attempts_one_open", "enrolment_id", "lesson_key", unique=True,
+              sqlite_where=text("state = 'in_progress'"), postgresql_where=text("state = 'in_progress'")),
+        Index("ix_quiz_attempts_lesson_state", "lesson_key", "state"),
+        Index("ix_quiz_attempts_open_deadline", "state", "deadline_at"),
+        Index("ix_quiz_attempts_user", "user_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enrolment_id: Mapped[int] = mapped_column(ForeignKey("enrolments.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"), index=True)
+    lesson_id: Mapped[int] = mapped_column(ForeignKey("lessons.id"), index=True)
+    lesson_key: Mapped[str] = mapped_column(String(32))
+    quiz_kind: Mapped[str] = mapped_column(String(10))
+    number: Mapped[int] = mapped_column(default=1)
+    state: Mapped[str] = mapped_column(String(16), default="in_progress")
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=aware_utcnow)
+    # When the server closes the attempt: the time limit or the window's end, whichever comes first.
+    deadline_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    submitted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    closed_by: Mapped[str | None] = mapped_column(String(10))
+    graded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    marks: Mapped[float | None] = mapped_column(Float)
+    max_marks: Mapped[float] = mapped_column(Float, default=0.0)
+    score: Mapped[float | None] = mapped_column(Float)  # percent, 0–100, two decimals
+    passed: Mapped[bool | None]
+
+    user: Mapped[User] = relationship()
+    items: Mapped[list[AttemptItem]] = relationship(back_populates="attempt", order_by="AttemptItem.position",
+                                                    cascade="all, delete-orphan")
+
+    @property
+    def is_open(self) -> bool:
+        return self.state == "in_progress"
+
+
+class AttemptItem(db.Model):
+    """One question of an attempt: the exact version drawn, how its options were laid out for this learner,
+    the latest accepted answer with its sequence number, and the mark."""
+
+    __tablename__ = "quiz_attempt_items"
+    __table_args__ = (
+        UniqueConstraint("attempt_id", "position"),
+        CheckConstraint("max_mark >= 0", name="max_mark_not_negative"),
+        Index("ix_quiz_attempt_items_question_key", "question_key"),
+        Index("ix_quiz_attempt_items_ungraded", "needs_grading"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("quiz_attempts.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(default=0)
+    question_id: Mapped[int] = mapped_column(ForeignKey("questions.id"), index=True)
+    question_key: Mapped[str] = mapped_column(String(32))
+    max_mark: Mapped[float] = mapped_column(Float, default=1.0)
+    # Positions into the question's answers, in the order this learner sees them (choices, ordering,
+    # matching items) and, for matching, the shuffled list of matches to pick from.
+    layout: Mapped[dict] = mapped_column(JSON, default=dict)
+    response: Mapped[dict | None] = mapped_column(JSON)
+    # The client's sequence number of the accepted answer: a save with a number not above it is stale.
+    seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    saved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    mark: Mapped[float | None] = mapped_column(Float)
+    fraction: Mapped[float | None] = mapped_column(Float)  # mark / max_mark, for reports
+    # The answer in short (chosen option positions "0,2", or the typed text) for distractor analysis.
+    answer_summary: Mapped[str | None] = mapped_column(String(200))
+    needs_grading: Mapped[bool] = mapped_column(default=False)
+    comment: Mapped[str] = mapped_column(Text, default="")  # the grader's rubric comment
+    graded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    graded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    attempt: Mapped[Attempt] = relationship(back_populates="items")
+    question: Mapped[Question] = relationship()
+    graded_by: Mapped[User | None] = relationship()
