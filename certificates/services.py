@@ -104,9 +104,16 @@ def default_issuer() -> Issuer | None:
 
 def _score(enrolment: Enrolment) -> int | None:
     """The post-test score when the course has one (quiz lessons), else the best packaged score."""
+    from courses.quizzes.attempts import final_score
+
+    score = final_score(enrolment)
+    if score is not None:
+        return score
+    quiz_keys = [lesson.key for lesson in enrolment.version.lessons() if lesson.kind == "quiz"]
     scores = db.session.execute(
         select(LessonProgress.score).where(LessonProgress.enrolment_id == enrolment.id,
-                                           LessonProgress.score.is_not(None))).scalars().all()
+                                           LessonProgress.score.is_not(None),
+                                           LessonProgress.lesson_key.not_in(quiz_keys))).scalars().all()
     return max(scores) if scores else None
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from courses import services
 from courses.models import Category, Course, Enrolment
+from courses.quizzes import demo as quiz_demo
 from lms.extensions import db
 from lms.models import Institution, User
 from lms.storage import sniff, store
@@ -105,7 +106,7 @@ def _asset(name: str) -> tuple[str, str, int]:
 
 
 def _course(owner: User, *, code, title, summary, objectives, category, kind, jp, competencies, modules,
-            institutions=()) -> Course:
+            institutions=(), before_publish=None) -> Course:
     course = services.create_course(actor=owner, code=code, title=title, summary=summary, category_id=category.id,
                                     competency_kind=kind, jp=jp, jalur="nonklasikal", jenis_diklat="3",
                                     language="id", validity_years=None, is_open=True, objectives=objectives,
@@ -116,6 +117,8 @@ def _course(owner: User, *, code, title, summary, objectives, category, kind, jp
         module = services.add_module(version, title=module_title)
         for kind_, fields in lessons:
             services.add_lesson(module, kind=kind_, **fields)
+    if before_publish is not None:
+        before_publish(course, owner)
     services.publish(version, actor=owner, change_summary="Versi pertama.")
     return course
 
@@ -146,6 +149,7 @@ def seed() -> None:
                            "Mengendalikan perubahan ruang lingkup",
                 category=categories["Manajemen Proyek"], kind="teknis", jp=6,
                 competencies={"M.04": 2, "M.08": 2}, institutions=[undip] if undip else [],
+                before_publish=quiz_demo.add_tests,
                 modules=[
                     ("Mengenal proyek", [
                         ("text", dict(title="Apa itu proyek?", body_markdown=PM_INTRO, minutes=15)),
