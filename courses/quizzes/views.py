@@ -584,4 +584,5 @@ def grade(item_id: int):
                            attempt=attempt, course=course, form=form)
 
 
-from courses.quizzes import bank_views  # noqa: E402,F401  (registers its routes on ``bp``)
+# The other pages of this blueprint, and the periodic task (registered here, so also in the worker).
+from courses.quizzes import bank_views, jobs, report_views  # noqa: E402,F401,I001
