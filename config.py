@@ -98,6 +98,12 @@ class Config:
         self.CONTENT_URL = (env.get("LMS_CONTENT_URL") or "").rstrip("/")
         # Extra trust roots (PEM file) for checking uploaded PDFs, e.g. the BSrE root and intermediate.
         self.TRUST_PEM = env.get("LMS_TRUST_PEM") or ""
+        # The SIASN-style endpoint the outbox pushes training records to ({url}/kursus/save, …/diklat/save),
+        # its bearer token, and the agency's SIASN ids that every kursus payload carries.
+        self.SIASN_PUSH_URL = (env.get("LMS_SIASN_PUSH_URL") or "").rstrip("/")
+        self.SIASN_PUSH_TOKEN = env.get("LMS_SIASN_PUSH_TOKEN") or ""
+        self.SIASN_INSTANSI_ID = env.get("LMS_SIASN_INSTANSI_ID") or ""
+        self.SIASN_LOKASI_ID = env.get("LMS_SIASN_LOKASI_ID") or ""
         if env.get("LMS_MAIL_PORT"):
             self.MAIL_PORT = int(env["LMS_MAIL_PORT"])
         self.SECRET_KEY = env.get("LMS_SECRET_KEY") or self._fallback_secret()

@@ -776,3 +776,25 @@ def sample_snapshot() -> dict:
         "valid_until": None,
         "signature": {"kind": "bsre", "box": list(SIGNATURE_BOX)},
     }
+
+
+# ---------------------------------------------------------------- other documents of ours
+
+
+def render_document(html: str, css: str, *, title: str, attachments: list[tuple[str, bytes, str]] = ()) -> bytes:
+    """A PDF/A-3b of our own HTML and print CSS (e.g. the promotion file, rendered from a plain snapshot by
+    ``certificates.records``), through the same restricted URL fetcher. ``attachments`` are embedded files
+    ``(name, bytes, description)``: a signed certificate is attached whole, so its signature stays valid."""
+    from weasyprint import Attachment
+
+    def render():
+        document = _layout(html, [_stylesheet(css)])
+        metadata = copy.copy(document.metadata)
+        metadata.title, metadata.generator, metadata.lang = title, "Bangkom", "id"
+        document.metadata = metadata
+        files = [Attachment(string=data, name=name, description=description, relationship="Supplement",
+                            url_fetcher=_fetcher()) for name, data, description in attachments]
+        return document.write_pdf(pdf_variant=PDF_VARIANT, output_intent=_OUTPUT_INTENT, attachments=files)
+
+    with _LOCK:
+        return _guarded(False, render)

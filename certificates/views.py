@@ -569,5 +569,8 @@ def init_app(app) -> None:
     from certificates import demo
 
     app.extensions.setdefault("bangkom.worker_warmups", []).append(jobs.warm_up)
+    from certificates.records import views as records_views
+
+    records_views.init_app(app)
     # Before the courses' demo: its completed enrolments get their certificates from this issuer.
     app.extensions.setdefault("bangkom.demo_seeders", []).insert(0, demo.seed)
