@@ -16,6 +16,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from certificates.models import DEFAULT_NUMBER_TEMPLATE, Certificate, Issuer, NumberCounter
+from courses.authoring.services import credited_authors
 from courses.models import JENIS_DIKLAT, Enrolment, LessonProgress
 from lms import nip as nip_rules
 from lms.extensions import db
@@ -152,6 +153,7 @@ def build_snapshot(enrolment: Enrolment, issuer: Issuer, *, number: str, code: s
         "issuer": {"name": issuer.name, "short": issuer.code, "city": issuer.city, "logo": None},
         "signatory": {"name": issuer.signatory_name, "nip": issuer.signatory_nip, "title": issuer.signatory_title},
         "institutions": [i.name for i in course.institutions],
+        "authors": credited_authors(course),
         "issued_at": issued.isoformat(),
         "valid_until": valid_until.isoformat() if valid_until else None,
         "signature": {"kind": "bsre" if current_app.config.get("BSRE_URL") else "local", "box": None},

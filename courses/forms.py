@@ -15,6 +15,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.widgets import HiddenInput
 
 from courses.models import JENIS_DIKLAT, MANAGERIAL_COMPETENCIES
 from lms.admin.forms import MultiCheckboxField, optional_int
@@ -102,6 +103,8 @@ class LessonForm(FlaskForm):
     completion_value = IntegerField(_l("Minutes or score"), validators=[Optional(), NumberRange(1, 600)],
                                     description=_l("For “minimum time”: minutes; for “score at least”: a "
                                                    "percentage."))
+    # The lesson revision the form was opened on (courses.authoring): a save based on an older one is refused.
+    base_revision = IntegerField(validators=[Optional()], widget=HiddenInput())
 
 
 class PublishForm(FlaskForm):

@@ -43,6 +43,8 @@ JENIS_DIKLAT = {
     "6": "Sosial Kultural", "7": "Sosialisasi", "8": "Bimbingan Teknis", "9": "Seminar", "10": "Magang",
 }
 VERSION_STATES = ("draft", "published", "archived")
+# Where a draft stands in the co-authoring review (courses.authoring); published versions keep their last.
+REVIEW_STATES = ("draft", "submitted", "changes_requested", "approved")
 LESSON_KINDS = ("text", "pdf", "video", "file", "scorm", "link", "quiz")
 COMPLETION_RULES = ("viewed", "min_time", "score", "package")
 ENROLMENT_SOURCES = ("self", "assigned")
@@ -162,6 +164,7 @@ class CourseVersion(db.Model):
         UniqueConstraint("course_id", "number"),
         CheckConstraint(_in("state", VERSION_STATES), name="known_state"),
         CheckConstraint("(state = 'draft') = (number IS NULL)", name="number_when_published"),
+        CheckConstraint(_in("review_state", REVIEW_STATES), name="known_review_state"),
         # At most one draft per course, enforced by the database.
         Index("uq_course_versions_one_draft", "course_id", unique=True,
               sqlite_where=text("state = 'draft'"), postgresql_where=text("state = 'draft'")),
@@ -171,6 +174,7 @@ class CourseVersion(db.Model):
     course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"), index=True)
     number: Mapped[int | None]
     state: Mapped[str] = mapped_column(String(12), default="draft")
+    review_state: Mapped[str] = mapped_column(String(20), default="draft", server_default="draft")
     objectives: Mapped[str] = mapped_column(Text, default="")
     change_summary: Mapped[str] = mapped_column(Text, default="")
     based_on_id: Mapped[int | None] = mapped_column(ForeignKey("course_versions.id", ondelete="SET NULL"))
@@ -186,6 +190,11 @@ class CourseVersion(db.Model):
     @property
     def is_draft(self) -> bool:
         return self.state == "draft"
+
+    @property
+    def is_locked(self) -> bool:
+        """Submitted for review or approved: nobody edits it until it is reopened or published."""
+        return self.review_state in ("submitted", "approved")
 
     @property
     def label(self) -> str:

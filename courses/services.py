@@ -78,6 +78,10 @@ def can_view_course(user, course: Course) -> bool:
     """Published open courses are in everyone's catalog; closed ones only for enrolled people."""
     if can_manage_course(user, course):
         return True
+    from courses.authoring.permissions import can_read_draft
+
+    if can_read_draft(user, course):
+        return True
     if course.published_version_id is None:
         return False
     return course.is_open or current_enrolment(user, course) is not None
@@ -259,6 +263,9 @@ def ensure_draft(course: Course, *, actor: User) -> CourseVersion:
             draft.modules.append(copy)
     course.versions.append(draft)
     db.session.flush()
+    from courses.authoring.services import copy_into_draft
+
+    copy_into_draft(source, draft)
     audit("course.draft", course, actor=actor, summary=course.code)
     return draft
 
@@ -276,6 +283,13 @@ def _editable(version: CourseVersion) -> None:
     if not version.is_draft:
         raise NotEditable(_l("Version %(label)s is published and cannot change; edit the draft.",
                              label=version.label))
+    if version.is_locked:
+        raise NotEditable(locked_message())
+
+
+def locked_message():
+    return _l("The draft is submitted for review or approved: nobody edits it until an owner reopens it or "
+              "the reviewer asks for changes.")
 
 
 def add_module(version: CourseVersion, *, title: str, summary: str = "") -> Module:
@@ -485,12 +499,17 @@ def draft_checklist(version: CourseVersion) -> list[tuple[str, str]]:
         items.append(("warning", _l("The learning objectives (what learners will be able to do) are empty.")))
     if version.based_on_id is not None and not (version.change_summary or "").strip():
         items.append(("warning", _l("Say what changed in this version (change summary).")))
-    return items
+    from courses.authoring.services import review_checklist
+
+    return items + review_checklist(version)
 
 
 def publish(version: CourseVersion, *, actor: User, change_summary: str = "") -> CourseVersion:
     """Freeze the draft with the next version number; the previous version stays for its learners."""
-    _editable(version)
+    from courses.authoring import services as authoring
+
+    if not version.is_draft:
+        _editable(version)
     errors = [message for level, message in draft_checklist(version) if level == "error"]
     if errors:
         raise ValidationFailed({"publish": errors})
@@ -511,6 +530,7 @@ def publish(version: CourseVersion, *, actor: User, change_summary: str = "") ->
     refresh_search_text(course)
     audit("course.publish", course, actor=actor, summary=f"{course.code} v{version.number}",
           version_id=version.id, change_summary=version.change_summary)
+    authoring.published(version, actor=actor)
     return version
 
 

@@ -29,6 +29,9 @@ from flask_wtf.csrf import ValidationError, generate_csrf, validate_csrf
 from sqlalchemy import func, select
 
 from courses import scorm, services
+from courses.authoring import permissions as authoring_permissions
+from courses.authoring import services as authoring_services
+from courses.authoring import views as authoring_views
 from courses.forms import (
     JALUR_LABELS,
     KIND_LABELS,
@@ -98,17 +101,29 @@ def _course_by_code(code: str) -> Course:
     return course
 
 
-def _authoring() -> None:
-    """Authoring is for trainers and admins: others are refused before any object is looked up, so that
-    403 and 404 do not tell them which ids exist."""
-    if not current_user.has_role("trainer", "admin"):
-        abort(403)
+def _authoring(*, coauthors: bool = False) -> None:
+    """Authoring is for trainers and admins (and, where ``coauthors``, for co-authors on a course team):
+    others are refused before any object is looked up, so that 403 and 404 do not tell them which ids exist."""
+    if current_user.has_role("trainer", "admin"):
+        return
+    if coauthors and current_user.has_role("coauthor") and authoring_permissions.is_on_any_team(current_user):
+        return
+    abort(403)
 
 
 def _manage(course_id: int) -> Course:
     _authoring()
     course = db.get_or_404(Course, course_id)
     if not services.can_manage_course(current_user, course):
+        abort(403)
+    return course
+
+
+def _edit(course_id: int) -> Course:
+    """The course whose draft the current user may edit: an owner, an admin or a co-author of its team."""
+    _authoring(coauthors=True)
+    course = db.get_or_404(Course, course_id)
+    if not authoring_permissions.can_edit_draft(current_user, course):
         abort(403)
     return course
 
@@ -225,7 +240,7 @@ def _lesson_access(code: str, lesson_id: int) -> tuple[Course, Lesson, Enrolment
     enrolment = services.current_enrolment(current_user, course)
     if enrolment is not None and enrolment.version_id == version.id:
         return course, lesson, enrolment
-    if services.can_manage_course(current_user, course):
+    if services.can_manage_course(current_user, course) or authoring_permissions.can_read_draft(current_user, course):
         return course, lesson, None
     abort(404)
 
@@ -622,7 +637,7 @@ def category_edit(category_id: int):
 @bp.route("/kelola/kursus/<int:course_id>/draf")
 @login_required
 def draft(course_id: int):
-    course = _manage(course_id)
+    course = _edit(course_id)
     version = course.draft
     return render_template("courses/draft.html", course=course, version=version,
                            checklist=services.draft_checklist(version) if version else [],
@@ -633,7 +648,7 @@ def draft(course_id: int):
 @bp.route("/kelola/kursus/<int:course_id>/draf/buka", methods=["POST"])
 @login_required
 def draft_open(course_id: int):
-    course = _manage(course_id)
+    course = _edit(course_id)
     if EmptyForm().validate_on_submit():
         services.ensure_draft(course, actor=current_user)
         db.session.commit()
@@ -651,7 +666,7 @@ def _draft_of(course: Course) -> CourseVersion:
 @bp.route("/kelola/kursus/<int:course_id>/modul", methods=["POST"])
 @login_required
 def module_add(course_id: int):
-    course = _manage(course_id)
+    course = _edit(course_id)
     version = _draft_of(course)
     form = ModuleForm()
     if form.validate_on_submit():
@@ -666,11 +681,13 @@ def module_add(course_id: int):
 
 
 def _module(module_id: int) -> tuple[Course, Module]:
-    _authoring()
+    _authoring(coauthors=True)
     module = db.get_or_404(Module, module_id)
-    course = _manage(module.version.course_id)
+    course = _edit(module.version.course_id)
     if not module.version.is_draft:
         abort(409)
+    if module.version.is_locked:
+        raise services.NotEditable(services.locked_message())
     return course, module
 
 
@@ -719,7 +736,7 @@ def move(what: str, item_id: int):
 @login_required
 def reorder(course_id: int):
     """Drag and drop: ``module`` (optional) and ``order`` (comma-separated ids) in the new order."""
-    course = _manage(course_id)
+    course = _edit(course_id)
     version = _draft_of(course)
     if not EmptyForm().validate_on_submit():
         abort(400)
@@ -742,11 +759,13 @@ def reorder(course_id: int):
 
 
 def _lesson_for_edit(lesson_id: int) -> tuple[Course, Lesson]:
-    _authoring()
+    _authoring(coauthors=True)
     lesson = db.get_or_404(Lesson, lesson_id)
-    course = _manage(lesson.module.version.course_id)
+    course = _edit(lesson.module.version.course_id)
     if not lesson.module.version.is_draft:
         abort(409)
+    if lesson.module.version.is_locked:
+        raise services.NotEditable(services.locked_message())
     return course, lesson
 
 
@@ -798,6 +817,7 @@ def lesson_new(module_id: int, kind: str):
             if image:
                 src = url_for("courses.image", course_id=course.id, digest=image)
                 services.update_lesson(lesson, body_markdown=lesson.body_markdown + f"\n\n![]({src})\n")
+            authoring_services.created(lesson, actor=current_user)
         except people.ValidationFailed as exc:
             db.session.rollback()
             _apply_errors(form, exc.errors)
@@ -816,11 +836,23 @@ def lesson_new(module_id: int, kind: str):
 def lesson_edit(lesson_id: int):
     course, lesson = _lesson_for_edit(lesson_id)
     form = LessonForm(obj=lesson)
+    conflict = None
+    if request.method == "GET":
+        form.base_revision.data = authoring_services.revision_number(lesson)
     if form.validate_on_submit():
         try:
             fields = _lesson_fields(form, lesson.kind, lesson)
             fields.pop("_image", None)
-            services.update_lesson(lesson, **fields)
+            authoring_services.save_lesson(lesson, actor=current_user, base_revision=form.base_revision.data or 0,
+                                           **fields)
+        except authoring_services.Conflict as exc:
+            db.session.rollback()
+            # Theirs is shown with a diff against what this person typed, which stays in the form; the form
+            # is now based on their revision, so saving again (after merging) is accepted.
+            conflict = authoring_views.conflict_context(lesson, exc.current, form)
+            form.base_revision.data = exc.current.number if exc.current else 0
+            form.base_revision.raw_data = [str(form.base_revision.data)]  # rendered from raw_data when set
+            flash(str(exc), "error")
         except people.ValidationFailed as exc:
             db.session.rollback()
             _apply_errors(form, exc.errors)
@@ -829,7 +861,8 @@ def lesson_edit(lesson_id: int):
             flash(_("Lesson saved."), "success")
             return redirect(url_for("courses.draft", course_id=course.id) + f"#lesson-{lesson.id}")
     return render_template("courses/lesson_form.html", form=form, course=course, module=lesson.module,
-                           lesson=lesson, kind=lesson.kind, action_form=EmptyForm(), **_labels())
+                           lesson=lesson, kind=lesson.kind, action_form=EmptyForm(), conflict=conflict,
+                           **_labels())
 
 
 @bp.route("/kelola/pelajaran/<int:lesson_id>/hapus", methods=["POST"])
@@ -974,8 +1007,11 @@ def filesize(size: int | None) -> str:
 def learner_home_section() -> str:
     overview = services.learner_overview(current_user)
     year = dt.date.today().year
-    return render_template("courses/_home_learner.html", overview=overview, year=year,
-                           jp=services.jp_earned(current_user, year), target=20,
+    # The JP ledger of certificates (completed courses plus HR-verified external training) when it is wired in.
+    ledger = current_app.extensions.get("bangkom.jp_ledger")
+    jp = ledger(current_user, year) if ledger else {"jp": services.jp_earned(current_user, year), "target": 20}
+    return render_template("courses/_home_learner.html", overview=overview, year=year, jp=jp["jp"],
+                           target=jp["target"], jp_cap=jp.get("cap"), jp_link=jp.get("link"),
                            today=dt.date.today())
 
 
@@ -1010,6 +1046,7 @@ def init_app(app) -> None:
     from courses import demo
 
     app.extensions.setdefault("bangkom.demo_seeders", []).append(demo.seed)
+    authoring_views.init_app(app)  # after the demo courses: its demo puts a team on PM-01
 
 
 

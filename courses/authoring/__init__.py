@@ -1,0 +1,1 @@
+"""Co-authoring curricula with partner institutions: teams, review, revisions, the curriculum document."""
