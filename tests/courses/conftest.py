@@ -83,3 +83,16 @@ def enrol():
 
     return do
 
+
+
+@pytest.fixture
+def issuer():
+    """A default certificate issuer: completions then produce certificates, which the JP ledger counts."""
+    from certificates.models import Issuer
+
+    issuer = Issuer(code="BPSDM", name="Badan Pengembangan Sumber Daya Manusia", city="Semarang",
+                    signatory_name="Dr. Sri Wahyuni, M.Si.", signatory_nip="196805121994032005",
+                    signatory_title="Kepala Badan", is_default=True)
+    db.session.add(issuer)
+    db.session.commit()
+    return issuer

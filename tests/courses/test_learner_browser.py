@@ -101,7 +101,7 @@ def wait_for_frame(page, check, *, what: str, timeout: float = 8.0):
 
 
 @pytest.mark.parametrize("viewport", VIEWPORTS)
-def test_a_learner_finds_enrols_studies_resumes_and_completes(app, live_server, new_page, archive_course, make_user,
+def test_a_learner_finds_enrols_studies_resumes_and_completes(app, live_server, new_page, archive_course, issuer, make_user,
                                                               viewport):
     from playwright.sync_api import expect
 

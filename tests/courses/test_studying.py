@@ -17,7 +17,7 @@ def path_of(response) -> str:
     return response.headers["Location"]
 
 
-def test_learner_finds_enrols_studies_resumes_and_completes(client, login, learner, make_course):
+def test_learner_finds_enrols_studies_resumes_and_completes(client, login, learner, make_course, issuer):
     course = make_course(code="PM-01", title="Manajemen Proyek Dasar", jp=4,
                          lessons=("Pengantar", "Perencanaan", "Penutup"))
     first, second, third = course.published_version.lessons()
