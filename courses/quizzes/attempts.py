@@ -19,6 +19,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from courses import services as course_services
 from courses import signals
@@ -175,6 +176,9 @@ def start(enrolment: Enrolment, lesson: Lesson, *, now: dt.datetime | None = Non
     db.session.execute(update(Question).where(Question.id.in_({q.id for q, _m in drawn}),
                                               Question.is_used.is_(False))
                        .values(is_used=True).execution_options(synchronize_session=False))
+    # …and the loaded rows say so, or an edit later in this transaction would change a used row in place.
+    for question, _mark in drawn:
+        set_committed_value(question, "is_used", True)
     course_services.record_visit(enrolment, lesson)
     return attempt
 
@@ -197,10 +201,11 @@ class Saved:
 
 
 def save(attempt_id: int, position: int, *, seq: int, response: Any, user_id: int,
-         now: dt.datetime | None = None) -> Saved:
+         now: dt.datetime | None = None, display: bool = False) -> Saved:
     """Store an answer if it is newer than the stored one (``seq`` greater) and the attempt still takes
     answers. Raises ``LookupError`` for an attempt or item that is not the user's, ``BadResponse`` for an
-    answer that does not fit the question."""
+    answer that does not fit the question. ``display``: the answer numbers options as the page shows
+    them (``grading.from_display``), as answers from learners' pages do."""
     now = now or aware_utcnow()
     # A shared lock on the attempt row: a concurrent submit (which updates the row) waits for this save,
     # and a save arriving after the submit sees the attempt closed. Saves of one attempt do not block
@@ -219,7 +224,7 @@ def save(attempt_id: int, position: int, *, seq: int, response: Any, user_id: in
         return Saved(False, item.seq, item.saved_at, "closed")
     if not isinstance(seq, int) or isinstance(seq, bool) or not 0 < seq < 2**62:
         raise grading.BadResponse("seq must be a positive integer")
-    clean = grading.clean_response(item.layout, response)
+    clean = grading.clean_response(item.layout, grading.from_display(item.layout, response) if display else response)
     result = db.session.execute(
         update(AttemptItem).where(AttemptItem.id == item.id, AttemptItem.seq < seq)
         .values(response=clean, seq=seq, saved_at=now).execution_options(synchronize_session=False))
@@ -403,6 +408,9 @@ def regrade_question(key: str, *, actor: User) -> Regraded:
         report.items += 1
         if item.mark != before:
             touched[attempt.id] = attempt
+    if report.items:
+        # Attempts now show this version: it is frozen like every version learners answered.
+        current.is_used = True
     for attempt in touched.values():
         was_passed = attempt.passed
         if attempt.state == "finished":

@@ -21,6 +21,9 @@ from courses.quizzes.models import Question
 
 CHOICE_TYPES = ("single", "multi", "truefalse")
 TEXT_LIMITS = {"shortanswer": 500, "numerical": 100, "essay": 20000}
+# The key every response of a type has: an answer shaped for another type is refused, not taken as empty.
+RESPONSE_KEYS = {"single": "choice", "truefalse": "choice", "multi": "choices", "shortanswer": "text",
+                 "numerical": "text", "essay": "text", "ordering": "order", "matching": "pairs"}
 
 
 class BadResponse(ValueError):
@@ -60,17 +63,18 @@ def clean_response(layout: dict[str, Any], response: Any) -> dict[str, Any] | No
     if not isinstance(response, dict):
         raise BadResponse("response must be an object")
     qtype, count = layout["type"], layout["n"]
+    if RESPONSE_KEYS.get(qtype) not in response:
+        raise BadResponse("the answer is shaped for another type of question")
     if qtype in ("single", "truefalse"):
         choice = response.get("choice")
         if choice is None:
             return None
-        if not isinstance(choice, int) or isinstance(choice, bool) or not 0 <= choice < count:
+        if not _is_index(choice, count):
             raise BadResponse("unknown option")
         return {"choice": choice}
     if qtype == "multi":
         choices = response.get("choices") or []
-        if not isinstance(choices, list) or any(
-                not isinstance(c, int) or isinstance(c, bool) or not 0 <= c < count for c in choices):
+        if not isinstance(choices, list) or not all(_is_index(c, count) for c in choices):
             raise BadResponse("unknown option")
         return {"choices": sorted(set(choices))} if choices else None
     if qtype in TEXT_LIMITS:
@@ -82,19 +86,69 @@ def clean_response(layout: dict[str, Any], response: Any) -> dict[str, Any] | No
         return {"text": text} if text.strip() else None
     if qtype == "ordering":
         order = response.get("order")
-        if not isinstance(order, list) or sorted(order) != list(range(count)):
+        if (not isinstance(order, list) or not all(_is_index(p, count) for p in order)
+                or sorted(order) != list(range(count))):
             raise BadResponse("the order must name every item once")
         return {"order": order}
     if qtype == "matching":
         pairs = response.get("pairs") or {}
         items = {str(p) for p in layout.get("items", [])}
         choices = set(layout.get("choices", []))
-        if not isinstance(pairs, dict) or any(k not in items or (v not in choices and v != "")
-                                              for k, v in pairs.items()):
+        if not isinstance(pairs, dict) or any(
+                k not in items or not isinstance(v, str) or (v not in choices and v != "") for k, v in pairs.items()):
             raise BadResponse("unknown item or match")
         pairs = {k: v for k, v in pairs.items() if v}
         return {"pairs": pairs} if pairs else None
     raise BadResponse("unknown question type")
+
+
+def _shown(layout: dict[str, Any]) -> list[int] | None:
+    """The positions in the order the page shows them, for the types whose page numbers them."""
+    qtype = layout.get("type")
+    if qtype in CHOICE_TYPES:
+        return layout.get("options")
+    if qtype == "ordering":
+        return layout.get("items")
+    return None
+
+
+def from_display(layout: dict[str, Any], response: Any) -> Any:
+    """The page numbers options and ordering items as it shows them (0 = first shown), so that nothing in
+    it tells an option's or item's place in the key; stored answers name them by position."""
+    shown = _shown(layout)
+    if shown is None or not isinstance(response, dict):
+        return response
+
+    def position(index: Any) -> Any:
+        return shown[index] if _is_index(index, len(shown)) else -1  # -1: refused by clean_response
+
+    converted = dict(response)
+    if converted.get("choice") is not None:
+        converted["choice"] = position(converted["choice"])
+    for name in ("choices", "order"):
+        if isinstance(converted.get(name), list):
+            converted[name] = [position(index) for index in converted[name]]
+    return converted
+
+
+def to_display(layout: dict[str, Any], response: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A stored answer in the page's numbering (the inverse of ``from_display``)."""
+    shown = _shown(layout)
+    if shown is None or not response:
+        return response
+    index = {position: i for i, position in enumerate(shown)}
+    converted = dict(response)
+    if converted.get("choice") is not None:
+        converted["choice"] = index.get(converted["choice"])
+    for name in ("choices", "order"):
+        if isinstance(converted.get(name), list):
+            converted[name] = [index.get(position) for position in converted[name]]
+    return converted
+
+
+def _is_index(value: Any, count: int) -> bool:
+    """An option's position: a whole number in range (JSON's true/false and 1.0 are not)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < count
 
 
 def _normalise(text: str, case_sensitive: bool) -> str:

@@ -13,7 +13,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from courses.quizzes.settings import KIND_LABELS, REVIEW_LABELS
 from lms.forms import options
@@ -50,7 +50,8 @@ class AddDrawForm(FlaskForm):
 
 
 class GradeForm(FlaskForm):
-    mark = FloatField(_l("Mark"), validators=[DataRequired(message=_l("Give a mark.")), NumberRange(0, 1000)])
+    # InputRequired, not DataRequired: 0 is a mark.
+    mark = FloatField(_l("Mark"), validators=[InputRequired(message=_l("Give a mark.")), NumberRange(0, 1000)])
     comment = TextAreaField(_l("Comment for the learner (rubric)"), validators=[Optional(), Length(max=5000)])
 
 

@@ -55,23 +55,32 @@ def item_view(item: AttemptItem, *, answers: bool = True, correct: bool = False,
     question = item.question
     layout = item.layout or {}
     response = item.response if answers else None
+    # Options and ordering items are numbered as shown (``pos`` is the index in the learner's layout,
+    # never the answer's position, which for an ordering question is its place in the key).
+    shown_response = grading.to_display(layout, response)
     view = {"id": item.id, "position": item.position, "number": item.position + 1, "type": question.type,
             "prompt_html": question.prompt_html, "max_mark": item.max_mark, "seq": item.seq,
-            "saved_at": item.saved_at, "response": response or {}, "mark": item.mark, "comment": item.comment,
-            "needs_grading": item.needs_grading}
+            "saved_at": item.saved_at, "response": shown_response or {}, "mark": item.mark,
+            "comment": item.comment, "needs_grading": item.needs_grading}
     opts = question.answers
     if question.type in grading.CHOICE_TYPES:
-        view["options"] = [{"pos": p, "html": opts[p].text_html if question.type != "truefalse" else None,
+        shown = layout.get("options", list(range(len(opts))))
+        view["options"] = [{"pos": i, "html": opts[p].text_html if question.type != "truefalse" else None,
                             "truth": opts[p].text_html if question.type == "truefalse" else None}
-                           for p in layout.get("options", range(len(opts)))]
+                           for i, p in enumerate(shown)]
     elif question.type == "ordering":
-        order = (response or {}).get("order") or layout.get("items", [])
-        view["items"] = [{"pos": p, "html": opts[p].text_html} for p in order]
+        shown = layout.get("items", [])
+        index = {p: i for i, p in enumerate(shown)}
+        order = (response or {}).get("order") or shown
+        view["items"] = [{"pos": index[p], "html": opts[p].text_html} for p in order]
     elif question.type == "matching":
         view["items"] = [{"pos": p, "html": opts[p].text_html} for p in layout.get("items", [])]
         view["choices"] = layout.get("choices", [])
     if correct:
         view["correct"] = _key_of(question)
+        if "positions" in view["correct"]:
+            shown = layout.get("options", list(range(len(opts))))
+            view["correct"]["positions"] = [i for i, p in enumerate(shown) if p in view["correct"]["positions"]]
     if feedback:
         chosen = []
         if response and "choice" in response:
@@ -223,10 +232,11 @@ def save(attempt_id: int):
     server holds now; ``accepted`` false for a stale or late save (409 when the attempt is closed)."""
     data = request.get_json(silent=True)
     if not isinstance(data, dict) or not isinstance(data.get("position"), int):
+        _attempt(attempt_id, own=True)  # 404 before 400, so that nobody learns which attempts exist
         return jsonify(error=_("The answer could not be read.")), 400
     try:
         saved = quiz.save(attempt_id, data["position"], seq=data.get("seq"), response=data.get("response"),
-                          user_id=current_user.id)
+                          user_id=current_user.id, display=True)
     except LookupError:
         db.session.rollback()
         abort(404)
@@ -250,12 +260,12 @@ def _form_response(item: AttemptItem) -> dict | None:
         return {"choices": [int(v) for v in request.form.getlist(name) if v.isdigit()]}
     if qtype in ("shortanswer", "numerical", "essay"):
         return {"text": request.form.get(name, "")}
-    if qtype == "ordering":
+    if qtype == "ordering":  # fields are named by the item's index as first shown
         ranks = []
-        for pos in item.layout.get("items", []):
-            rank = request.form.get(f"{name}_{pos}", "")
-            ranks.append((int(rank) if rank.isdigit() else 999, pos))
-        return {"order": [pos for _rank, pos in sorted(ranks)]}
+        for shown in range(len(item.layout.get("items", []))):
+            rank = request.form.get(f"{name}_{shown}", "")
+            ranks.append((int(rank) if rank.isdigit() else 999, shown))
+        return {"order": [shown for _rank, shown in sorted(ranks)]}
     if qtype == "matching":
         return {"pairs": {str(pos): request.form.get(f"{name}_{pos}", "") for pos in item.layout.get("items", [])}}
     return None
@@ -268,21 +278,34 @@ def save_form(attempt_id: int):
     attempt = _attempt(attempt_id, own=True)
     if not EmptyForm().validate_on_submit():
         abort(400)
-    problems = 0
+    problems = stale = 0
+    closed = False
     for item in sorted(attempt.items, key=lambda i: i.position):
-        if f"seq{item.position}" not in request.form:
+        shown = request.form.get(f"seq{item.position}")
+        if shown is None:
             continue
+        # The number of the answer the page showed: an answer saved since (another tab, another device)
+        # is newer than this form and stays, as with autosave. 0 is refused as unreadable.
+        seq = int(shown) + 1 if shown.isascii() and shown.isdigit() else 0
         try:
-            result = quiz.save(attempt.id, item.position, seq=item.seq + 1, response=_form_response(item),
-                               user_id=current_user.id)
+            result = quiz.save(attempt.id, item.position, seq=seq, response=_form_response(item),
+                               user_id=current_user.id, display=True)
         except grading.BadResponse:
             problems += 1
             continue
         if result.reason == "closed":
+            closed = True
             break
+        stale += result.reason == "stale"
     db.session.commit()
     if problems:
         flash(_("%(n)s answers could not be read and were not saved.", n=problems), "error")
+    if closed:
+        flash(_("The attempt is closed: these answers were not saved."), "error")
+        return redirect(url_for("quizzes.attempt", attempt_id=attempt.id))
+    if stale:
+        flash(_("%(n)s answers were changed in another window after this page was opened; the newer answers "
+                "are kept.", n=stale), "info")
     if request.form.get("action") == "finish":
         return redirect(url_for("quizzes.finish", attempt_id=attempt.id))
     flash(_("Your answers are saved."), "success")
@@ -299,7 +322,9 @@ def finish(attempt_id: int):
         if not form.validate_on_submit():
             abort(400)
         if attempt.state == "in_progress" and not quiz.close_if_overdue(attempt):
-            quiz.submit(attempt, by="learner")
+            # The page's clock submits at zero: that is the deadline closing it, not the learner.
+            late = attempt.deadline_at is not None and aware_utcnow() >= attempt.deadline_at
+            quiz.submit(attempt, by="deadline" if late else "learner")
         db.session.commit()
         return redirect(url_for("quizzes.result", attempt_id=attempt.id))
     if attempt.state != "in_progress":

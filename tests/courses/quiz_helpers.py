@@ -44,6 +44,13 @@ def right_answer(item) -> dict:
         item.question.name)]
 
 
+def shown_answer(item) -> dict:
+    """The full-marks answer as a learner's page sends it: options and ordering items numbered as shown."""
+    from courses.quizzes.grading import to_display
+
+    return to_display(item.layout, right_answer(item))
+
+
 def make_quiz_course(make_course, owner, *, quizzes=(("Post-test", {"kind": "post"}),), essay=False,
                      code=None, publish=True):
     """A course with one text lesson then one quiz lesson per ``(title, settings)``; every quiz asks the

@@ -40,6 +40,7 @@ ANSWERS = {
     MATCHING: {"pairs": {"0": "Kepegawaian", "1": "Administrasi"}},
     ESSAY: {"text": ESSAY_TEXT},
 }
+KEY_ORDER = ["Rencana", "Laksana", "Evaluasi"]  # the ordering question's items, in the right order
 REVIEW_ALL = {"answers": "after_attempt", "correct": "after_attempt", "feedback": "after_attempt"}
 
 
@@ -95,15 +96,16 @@ def expect_saved(app, page, position: int) -> None:
     expect(state).to_have_text(say(app, "Saved"))
 
 
-def put_in_order(page, position: int, order: list[int]) -> None:
-    """Move the items of an ordering question with the ↑ buttons until they stand in ``order``."""
+def put_in_order(page, position: int, texts: list[str]) -> None:
+    """Move the items of an ordering question with the ↑ buttons until they read ``texts``, top to bottom
+    (as a learner does: by what they say; the page numbers them as first shown, not by the key)."""
     items = question(page, position).locator(".ordering-item")
-    for place, pos in enumerate(order):
+    for place, text in enumerate(texts):
         while True:
-            current = [int(p) for p in items.evaluate_all("els => els.map(el => el.dataset.pos)")]
-            if current.index(pos) == place:
+            current = [t.strip() for t in items.locator(".ordering-text").all_inner_texts()]
+            if current.index(text) == place:
                 break
-            question(page, position).locator(f".ordering-item[data-pos='{pos}'] [data-move='-1']").click()
+            items.filter(has_text=text).locator("[data-move='-1']").click()
 
 
 def pending_on_device(page) -> dict:
@@ -169,7 +171,7 @@ def test_answers_given_offline_survive_a_closed_tab_and_are_all_graded(app, live
     expect_saved(app, page, MULTI)
     question(page, SHORT).get_by_label(say(app, "Your answer")).press_sequentially("ASN", delay=50)
     expect_saved(app, page, SHORT)
-    put_in_order(page, ORDERING, [0, 1, 2])
+    put_in_order(page, ORDERING, KEY_ORDER)
     expect_saved(app, page, ORDERING)
     assert question(page, ORDERING).locator(".rank").evaluate_all("els => els.map(el => el.value)") == [
         "1", "2", "3"]
@@ -378,8 +380,8 @@ def test_without_javascript_the_plain_form_saves_and_submits(app, live_server, b
         question(page, MULTI).get_by_label("3", exact=True).check()
         question(page, SHORT).get_by_label(say(app, "Your answer")).fill("ASN")
         ordering = question(page, ORDERING)
-        for rank, pos in enumerate([0, 1, 2], start=1):
-            ordering.locator(f".ordering-item[data-pos='{pos}'] .rank").fill(str(rank))
+        for rank, text in enumerate(KEY_ORDER, start=1):
+            ordering.locator(".ordering-item").filter(has_text=text).locator(".rank").fill(str(rank))
         question(page, MATCHING).get_by_label("BKN").select_option("Kepegawaian")
         snap(page, "quiz-attempt-nojs-360px")
         page.get_by_role("button", name=say(app, "Save answers")).click()
@@ -395,7 +397,7 @@ def test_without_javascript_the_plain_form_saves_and_submits(app, live_server, b
         assert held[TRUEFALSE] is None
         # The page shows what was saved; the ranks follow the saved order.
         expect(question(page, SINGLE).get_by_label("Bandung")).to_be_checked()
-        expect(ordering.locator(".ordering-item").first).to_have_attribute("data-pos", "0")
+        expect(ordering.locator(".ordering-item").first).to_contain_text(KEY_ORDER[0])
 
         question(page, TRUEFALSE).get_by_label(say(app, "True")).check()
         page.get_by_role("button", name=say(app, "Finish and submit…")).click()

@@ -63,9 +63,22 @@ def hr_or_admin(status) -> dict:
     return {**admin_only(status), "hr": status}
 
 
-def studying(status, admin=None) -> dict:
-    """Lessons: the owner studies the course, an admin previews it, everybody else is told it does not exist."""
-    return {**signed_in(404), "owner": status, "admin": status if admin is None else admin}
+def studying(status, admin=None, team=None) -> dict:
+    """Lessons: the owner studies the course, an admin (and the course team: "coauthor" co-authors it, "hr"
+    reviews it) previews it, everybody else is told it does not exist."""
+    preview = status if admin is None else admin
+    return {**signed_in(404), "owner": status, "admin": preview, "coauthor": preview if team is None else team,
+            "hr": preview if team is None else team}
+
+
+def editors(status) -> dict:
+    """The course's draft: an admin and its co-author edit it; its reviewer ("hr") and other trainers may not."""
+    return {**admin_only(status), "coauthor": status}
+
+
+def course_team(status) -> dict:
+    """Co-authoring pages that the whole team reads: the co-author, the reviewer ("hr") and an admin."""
+    return {**signed_in(403), "coauthor": status, "hr": status, "admin": status}
 
 
 # Every form below is POSTed without its fields (CSRF is off in the testing config): the answer says who
@@ -101,7 +114,8 @@ EXPECTED: dict[str, dict[str, dict]] = {
     "admin.audit": {"GET": admin_only(200)},
     # Courses: the course is open and published (v1, one downloadable file lesson) with a draft open, by an
     # author who plays no role here, so "trainer" is a trainer who does not own it and only an admin manages
-    # it. ``lesson_id`` is a v1 lesson (editing it answers 409), ``module_id`` the draft's module.
+    # it; "coauthor" co-authors it and "hr" reviews it (courses.authoring). ``lesson_id`` is a v1 lesson
+    # (editing it answers 409), ``module_id`` the draft's first module.
     "courses.catalog": {"GET": signed_in(200)},
     "courses.course": {"GET": signed_in(200)},
     "courses.enrol": {"POST": signed_in(To("/kursus/{code}/lanjut"))},
@@ -121,20 +135,78 @@ EXPECTED: dict[str, dict[str, dict]] = {
     "courses.course_team": {"POST": admin_only(To("/kelola/kursus/{course_id}"))},
     "courses.categories": {"GET": admin_only(200), "POST": admin_only(200)},
     "courses.category_edit": {"GET": admin_only(200), "POST": admin_only(To("/kelola/kategori"))},
-    "courses.draft": {"GET": admin_only(200)},
-    "courses.draft_open": {"POST": admin_only(To("/kelola/kursus/{course_id}/draf"))},
-    "courses.module_add": {"POST": admin_only(To("/kelola/kursus/{course_id}/draf"))},
-    "courses.module_edit": {"GET": admin_only(200), "POST": admin_only(To())},
-    "courses.module_delete": {"POST": admin_only(To())},
-    "courses.move": {"POST": admin_only(To())},
-    "courses.reorder": {"POST": admin_only(409)},  # an empty order does not match the modules
-    "courses.lesson_new": {"GET": admin_only(200), "POST": admin_only(200)},
-    "courses.lesson_edit": {"GET": admin_only(409), "POST": admin_only(409)},
-    "courses.lesson_delete": {"POST": admin_only(409)},
-    "courses.publish": {"POST": admin_only(To("/kelola/kursus/{course_id}"))},
+    # The co-author edits the draft like an owner, but never publishes, moves learners or sees them.
+    "courses.draft": {"GET": editors(200)},
+    "courses.draft_open": {"POST": editors(To("/kelola/kursus/{course_id}/draf"))},
+    "courses.module_add": {"POST": editors(To("/kelola/kursus/{course_id}/draf"))},
+    "courses.module_edit": {"GET": editors(200), "POST": editors(To())},
+    "courses.module_delete": {"POST": editors(To())},
+    "courses.move": {"POST": editors(To())},
+    "courses.reorder": {"POST": editors(409)},  # an empty order does not match the modules
+    "courses.lesson_new": {"GET": editors(200), "POST": editors(200)},
+    "courses.lesson_edit": {"GET": editors(409), "POST": editors(409)},
+    "courses.lesson_delete": {"POST": editors(409)},
+    # The course has a reviewer who has not approved the draft: publishing is refused, back to the draft.
+    "courses.publish": {"POST": admin_only(To("/kelola/kursus/{course_id}/draf"))},
     "courses.move_learners": {"POST": admin_only(To("/kelola/kursus/{course_id}"))},
     "courses.learners": {"GET": admin_only(200)},
     "courses.assign": {"GET": hr_or_admin(200), "POST": hr_or_admin(200)},
+    # Co-authoring (courses.authoring): the team of the course above. Empty forms are refused by their own
+    # validation; ``token`` is no invitation.
+    "authoring.my_teams": {"GET": {**admin_only(200), "trainer": 200, "coauthor": 200, "hr": 200}},
+    "authoring.notifications": {"GET": signed_in(200), "POST": signed_in(To("/kelola/notifikasi"))},
+    "authoring.team": {"GET": admin_only(200)},
+    "authoring.invite": {"POST": admin_only(200)},
+    "authoring.remove_member": {"POST": admin_only(To("/kelola/kursus/{course_id}/penyusun"))},
+    "authoring.revoke_invitation": {"POST": admin_only(To("/kelola/kursus/{course_id}/penyusun"))},
+    "authoring.accept": {"GET": anyone(404), "POST": anyone(404)},
+    "authoring.review": {"GET": course_team(200)},
+    "authoring.transition": {"POST": course_team(To("/kelola/kursus/{course_id}/telaah"))},
+    "authoring.comment": {"POST": course_team(200)},
+    "authoring.resolve": {"POST": course_team(To("/kelola/kursus/{course_id}/telaah"))},
+    "authoring.history": {"GET": course_team(200)},
+    "authoring.restore": {"POST": editors(409)},  # a v1 lesson
+    "authoring.compare": {"GET": course_team(200)},
+    "authoring.curriculum": {"GET": course_team(200), "POST": editors(To("/kelola/kursus/{course_id}/kurikulum"))},
+    "authoring.topic_save": {"POST": editors(200)},
+    "authoring.topic_action": {"POST": editors(To("/kelola/kursus/{course_id}/kurikulum"))},
+    "authoring.curriculum_pdf": {"GET": course_team(200)},
+    # Question banks: only the course's owners and admins. ``question_id`` is a question of the course's bank,
+    # used in no attempt; empty forms are re-shown with their errors (the import asks for a file).
+    "quizzes.bank": {"GET": admin_only(200)},
+    "quizzes.bank_share": {"POST": admin_only(To("/kelola/kursus/{course_id}/bank-soal"))},
+    "quizzes.bank_export": {"GET": admin_only(200)},
+    "quizzes.bank_import": {"GET": admin_only(200), "POST": admin_only(200)},
+    "quizzes.question_new": {"GET": admin_only(200), "POST": admin_only(200)},
+    "quizzes.question_edit": {"GET": admin_only(200), "POST": admin_only(200)},
+    "quizzes.question_preview": {"GET": admin_only(200)},
+    "quizzes.question_history": {"GET": admin_only(200)},
+    "quizzes.question_regrade": {"POST": admin_only(To("/kelola/soal/{question_id}/riwayat"))},
+    # Quiz reports: only the course's owners and admins. ``lesson_key`` names the course's first lesson, a
+    # file and not a quiz, so even an admin is told there is no such quiz; the pre/post report needs none.
+    "quizzes.attempts": {"GET": admin_only(404)},
+    "quizzes.attempts_csv": {"GET": admin_only(404)},
+    "quizzes.analysis": {"GET": admin_only(404)},
+    "quizzes.prepost": {"GET": admin_only(200)},
+    "quizzes.prepost_csv": {"GET": admin_only(200)},
+    # Taking a quiz: ``attempt_id`` is ``mine``'s attempt in progress at a post-test of a course by an author
+    # who plays no role here. Only its learner opens it (an admin reads its result, never acts in it);
+    # anybody else is told it does not exist. The form posts no answers; ``save`` wants JSON.
+    "quizzes.start": {"POST": signed_in(404)},  # ``lesson_id`` is a file lesson, not a quiz
+    "quizzes.attempt": {"GET": {**signed_in(404), "owner": 200}},
+    "quizzes.save": {"POST": {**signed_in(404), "owner": 400}},
+    "quizzes.save_form": {"POST": {**signed_in(404), "owner": To("/percobaan/{attempt_id}")}},
+    "quizzes.finish": {"GET": {**signed_in(404), "owner": 200},
+                       "POST": {**signed_in(404), "owner": To("/percobaan/{attempt_id}/hasil")}},
+    "quizzes.result": {"GET": {**signed_in(404), "owner": To("/percobaan/{attempt_id}"), "admin": 200}},
+    # Quiz settings and grading: trainers and admins, on courses they own. ``lesson_id`` is a file lesson, so
+    # even an admin is told there is no such quiz; ``item_id`` (a module's id) is no answer to grade.
+    "quizzes.settings": {"GET": admin_only(404), "POST": admin_only(404)},
+    "quizzes.add_questions": {"POST": admin_only(404)},
+    "quizzes.add_draw": {"POST": admin_only(404)},
+    "quizzes.slot_action": {"POST": admin_only(404)},
+    "quizzes.grading_queue": {"GET": authors(200)},
+    "quizzes.grade": {"GET": authors(404), "POST": authors(404)},
     # Certificates: the owner completed the course and holds a certificate with its PDF stored; the
     # public code opens the verification page and the PDF for anyone, the id only for holder, HR, admin.
     "certificates.verify": {"GET": anyone(200)},
@@ -157,14 +229,40 @@ EXPECTED: dict[str, dict[str, dict]] = {
     "certificates.template_edit": {"GET": admin_only(200), "POST": admin_only(200),
                                    "POST /kelola/templat-sertifikat/<int:template_id>":
                                        admin_only(To("/kelola/templat-sertifikat/{template_id}"))},
+    # Training records: ``record_id`` is an external record ``mine`` submitted (waiting for HR), ``push_id`` its
+    # SIASN outbox row. The HR officer looks after DINKES, where the objects' owners do not work: out of scope.
+    "records.mine": {"GET": signed_in(200)},
+    "records.submit": {"GET": signed_in(200), "POST": signed_in(200)},
+    "records.record": {"GET": {**signed_in(404), "owner": 200, "admin": 200}},
+    "records.record_file": {"GET": {**signed_in(404), "owner": 200, "admin": 200}},
+    "records.withdraw": {"POST": {**signed_in(404), "owner": To("/riwayat-diklat")}},
+    "records.verify": {"POST": {**admin_only(To("/kelola/verifikasi-diklat")), "hr": 404}},
+    "records.reject": {"POST": {**admin_only(To("/riwayat-diklat/{record_id}")), "hr": 404}},
+    "records.queue": {"GET": hr_or_admin(200)},
+    "records.compliance": {"GET": hr_or_admin(200)},
+    "records.people": {"GET": hr_or_admin(200)},
+    "records.export": {"GET": hr_or_admin(200)},
+    "records.assign": {"GET": hr_or_admin(200), "POST": hr_or_admin(200)},
+    "records.employee": {"GET": {**admin_only(200), "hr": 404}},
+    "records.promotion_file": {"GET": {**signed_in(404), "owner": 200, "admin": 200}},
+    "records.certificates_zip": {"GET": {**signed_in(404), "owner": 200, "admin": 200}},
+    "records.promotion_list": {"GET": hr_or_admin(200)},
+    "records.references": {"GET": admin_only(200), "POST": admin_only(200)},
+    "records.people_import": {"GET": admin_only(200), "POST": admin_only(200)},
+    "records.outbox": {"GET": admin_only(200)},
+    "records.outbox_retry": {"POST": admin_only(To("/kelola/siasn/kirim"))},  # a pending row is not retried
+    "records_api.api_records": {"GET": anyone(401)},
+    "records_api.api_promotion_file": {"GET": anyone(401)},
+    "records_api.api_compliance": {"GET": anyone(401)},
+    "records_api.api_siasn_feed": {"GET": anyone(401)},
 }
 
 
 class Objects:
     """What the URLs opened by one role point at; ``mine`` owns the user-owned objects."""
 
-    def __init__(self, unit, institution, mine):
-        self.unit, self.institution, self.mine = unit, institution, mine
+    def __init__(self, unit, institution, mine, team=None):
+        self.unit, self.institution, self.mine, self.team = unit, institution, mine, team or {}
         self.token, _secret = services.create_api_token(mine, name="SIMPEG", scopes=["records:read"], actor=None)
         _user, self.reset_secret = services.request_password_reset(mine.email)
 
@@ -185,6 +283,28 @@ class Objects:
         return certificate
 
     @functools.cached_property
+    def external_record(self):
+        """An external training record ``mine`` submitted, waiting for HR, with its SIASN outbox row."""
+        from certificates.records.models import ExternalRecord, SiasnPush
+
+        record = ExternalRecord(user_id=self.mine.id, title="Seminar Kesehatan", organiser="Kemenkes", jalur="klasikal",
+                                jenis_diklat="9", competency_kind="teknis", start_date=dt.date(2026, 3, 2),
+                                end_date=dt.date(2026, 3, 3), jp=8, file_sha256=store().put_bytes(
+                                    b"%PDF-1.4\n% matrix record\n%%EOF\n"), file_name="sertifikat.pdf",
+                                file_type="application/pdf", file_size=32)
+        db.session.add(record)
+        db.session.flush()
+        db.session.add(SiasnPush(source="external", source_id=record.id, user_id=self.mine.id, endpoint="kursus"))
+        db.session.commit()
+        return record
+
+    @functools.cached_property
+    def push(self):
+        from certificates.records.models import SiasnPush
+
+        return db.session.scalar(select(SiasnPush).where(SiasnPush.source_id == self.external_record.id))
+
+    @functools.cached_property
     def template(self):
         from certificates.models import CertificateTemplate
 
@@ -194,9 +314,45 @@ class Objects:
         return template
 
     @functools.cached_property
+    def quiz_attempt(self):
+        """``mine``'s attempt in progress at the one-question post-test of a course by an author of its own."""
+        from courses.quizzes import attempts as quizzes
+        from courses.quizzes import services as banks
+        from courses.quizzes.settings import save_quiz
+
+        author = services.create_user(roles=("trainer",), email=f"penguji{self.mine.id}@example.go.id",
+                                      full_name="Penguji Kuis")
+        course = course_services.create_course(actor=author, code=f"KUIS-{self.mine.id}", title="Uji Kuis", jp=2,
+                                               competency_kind="teknis", jalur="nonklasikal")
+        question = banks.create_question(banks.bank_for(course), actor=author, type="truefalse", name="Bumi bulat",
+                                         prompt_html="<p>Bumi bulat.</p>",
+                                         answers=[{"text_html": "true", "fraction": 1.0}, {"text_html": "false"}])
+        module = course_services.add_module(course.draft, title="Modul 1")
+        lesson = course_services.add_lesson(module, kind="quiz", title="Post-test")
+        save_quiz(lesson, {"kind": "post", "slots": [{"key": question.key, "mark": 1}]}, actor=author)
+        course_services.publish(course.draft, actor=author)
+        attempt = quizzes.start(course_services.enrol(self.mine, course), lesson)
+        db.session.commit()
+        return attempt
+
+    @functools.cached_property
+    def question(self):
+        """A true/false question in the course's bank, used in no attempt."""
+        from courses.quizzes import services as quizzes
+
+        question = quizzes.create_question(quizzes.bank_for(self.course), actor=None, type="truefalse",
+                                           name="Bumi bulat", prompt_html="<p>Bumi bulat.</p>",
+                                           answers=[{"text_html": "true", "fraction": 1.0},
+                                                    {"text_html": "false", "fraction": 0.0}])
+        db.session.commit()
+        return question
+
+    @functools.cached_property
     def course(self):
         """Made on first use, before the request it is for: most URLs name no course."""
         course = course_objects(self.mine)
+        if self.team:
+            team_objects(course, **self.team)
         db.session.commit()
         return course
 
@@ -219,6 +375,16 @@ def course_objects(mine):
     return course
 
 
+def team_objects(course, *, coauthor, reviewer):
+    """``coauthor`` co-authors the course and ``reviewer`` reviews it; the draft gets a second module, so that
+    the co-author and the admin each have one to delete."""
+    from courses.authoring import services as authoring
+
+    authoring.add_member(course, coauthor, role="coauthor", institution=coauthor.institution, actor=None)
+    authoring.add_member(course, reviewer, role="reviewer", actor=None)
+    course_services.add_module(course.draft, title="Modul 2")
+
+
 class World:
     """One user per role, and objects: the owner's own, and somebody else's for every other role."""
 
@@ -233,7 +399,8 @@ class World:
                       for role in ROLES if role != "anonymous"}
         somebody = make_user(full_name="Pemilik Objek", password=None)
         self.objects = {"owner": Objects(unit, institution, self.users["owner"]),
-                        "others": Objects(unit, institution, somebody)}
+                        "others": Objects(unit, institution, somebody, team={
+                            "coauthor": self.users["coauthor"], "reviewer": self.users["hr"]})}
         db.session.commit()
 
     def of(self, role) -> Objects:
@@ -242,6 +409,8 @@ class World:
 
 # How each URL argument is filled; a new argument name needs a line here and in MISSING.
 ARGUMENTS = {
+    # A quiz report of the shared course names a lesson that is not a quiz: owners and admins get 404.
+    "lesson_key": lambda o: o.course.published_version.lessons()[0].key,
     "user_id": lambda o: o.mine.id,
     "token_id": lambda o: o.token.id,
     "unit_id": lambda o: o.unit.id,
@@ -264,14 +433,25 @@ ARGUMENTS = {
     "certificate_id": lambda o: o.certificate.id,
     "issuer_id": lambda o: o.certificate.issuer_id,
     "template_id": lambda o: o.template.id,
+    "record_id": lambda o: o.external_record.id,
+    "push_id": lambda o: o.push.id,
+    "nip": lambda o: "198503122010011003",
+    "question_id": lambda o: o.question.id,
+    "attempt_id": lambda o: o.quiz_attempt.id,
+    "index": lambda o: 0,
+    "action": lambda o: "hapus",
 }
 MISSING = {
+    "lesson_key": "0" * 32,
     "user_id": 999_999_999, "token_id": 999_999_999, "unit_id": 999_999_999, "institution_id": 999_999_999,
     "token": "no-such-reset-link", "filename": "css/no-such-file.css",
     "code": "NO-SUCH-COURSE", "course_id": 999_999_999, "lesson_id": 999_999_999, "module_id": 999_999_999,
     "item_id": 999_999_999, "what": "modul", "kind": "text", "part": "teks", "digest": "0" * 64, "sco": "SCO-1",
     "path": "index.html", "category_id": 999_999_999, "certificate_code": "a" * 32, "certificate_id": 999_999_999,
     "issuer_id": 999_999_999, "template_id": 999_999_999,
+    "record_id": 999_999_999, "push_id": 999_999_999, "nip": "199912312020121999",
+    "question_id": 999_999_999,
+    "attempt_id": 999_999_999, "index": 0, "action": "hapus",
 }
 # Roles in the order they act: the administrator, whose POSTs do change things, comes last.
 ORDER = ("anonymous", "learner", "trainer", "coauthor", "hr", "owner", "admin")
@@ -335,7 +515,7 @@ def mismatch(response, expected, values) -> str | None:
 
 
 def refused(expected) -> bool:
-    return expected == SIGN_IN or expected in (403, 404, 405)
+    return expected == SIGN_IN or expected in (401, 403, 404, 405)
 
 
 class Browsers:
@@ -441,12 +621,15 @@ def test_other_methods_answer_405(app, make_user, role):
     """A state change is never a GET, and pages that only show something accept no POST."""
     world = World(make_user)
     browsers = Browsers(app, world)
+    # A URL may answer one method at one endpoint and another at a second (the quiz attempt page and its form).
+    served = {(rule.rule, method) for rule in app.url_map.iter_rules() for method in rule.methods}
     problems = []
     for endpoint, methods in EXPECTED.items():
         for method in METHODS:
             if method not in methods:
                 for rule in rules_of(app, endpoint):
-                    problems += attempt(browsers, role, method, rule, world.of(role), 405)
+                    if (rule.rule, method) not in served:
+                        problems += attempt(browsers, role, method, rule, world.of(role), 405)
     assert not problems, "\n".join(problems)
 
 
