@@ -9,7 +9,7 @@ Load model, per learner (everything measured except signing in):
 - presses "Mulai" at a moment drawn uniformly from the first OPENING seconds (60: the exam room opens),
   then loads the attempt page (the redirect, at once);
 - answers the 10 questions it drew (10 of 12 drawn at random, questions and options shuffled) in its own
-  order, one autosave each, after THINK seconds of thought (5–15, uniform); then changes 3 answers. A
+  order, one autosave each, after THINK seconds of thought (8–16, uniform); then changes 3 answers. A
   quarter of the learners change one answer twice within milliseconds (both saves in flight at once, so
   the server sees them in either order); a tenth have an old save arrive again late (a retried request:
   it must be refused as stale); sequence numbers are made the way ``static/js/quiz.js`` makes them;
@@ -20,13 +20,15 @@ minute, not ten seconds) so that the bench stays short, and the opening minute i
 Learners still unfinished after twice the planned time (STOP_AFTER) are stopped and the bench fails. The
 course does not complete on submit (its reading lesson is left unread), so certificate issuing, measured
 by ``cohort_issue``, is not in these figures. BENCH_QUIZ_LEARNERS, BENCH_QUIZ_OPENING and
-BENCH_QUIZ_THINK ("5,15") change the model.
+BENCH_QUIZ_THINK ("8,16") change the model.
 
-The load generator is one asyncio thread in this process speaking HTTP/1.1 over CONNECTIONS pooled
-keep-alive connections: a lean client that leaves the 2 shared cores to gunicorn and PostgreSQL (it
-reports its own CPU time). A request's time runs from the moment the learner sends it, including any wait
-for a free connection, to the last byte of the answer. The machine is shared: the report says how busy
-it was and how much of it went to other processes.
+The load generator is one asyncio thread in this process speaking HTTP/1.1, each learner over its own
+connections as a browser does (kept alive between requests, opened again after gunicorn has closed an idle
+one): a lean client that leaves the 2 shared cores to gunicorn and PostgreSQL (it reports its own CPU
+time). Fresh connections also spread the learners over both gunicorn workers as real browsers do; a few
+shared keep-alive connections would pin the load unevenly on one. A request's time runs from the moment the
+learner sends it, including opening a connection, to the last byte of the answer. The machine is shared:
+the report says how busy it was and how much of it went to other processes.
 
 Checks after the run, against the database: for every attempt and position the stored answer equals,
 exactly, the answer with the highest sequence number the server accepted, and that is the learner's last
@@ -52,7 +54,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter, defaultdict, deque
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode
@@ -67,11 +69,10 @@ BANK = 12  # single-choice questions tagged for the draw
 OPTIONS = 4
 CHANGES = 3  # answers every learner changes later
 OPENING = float(os.environ.get("BENCH_QUIZ_OPENING", "60"))  # seconds in which everyone starts
-THINK = tuple(float(v) for v in os.environ.get("BENCH_QUIZ_THINK", "5,15").split(","))  # seconds before an answer
+THINK = tuple(float(v) for v in os.environ.get("BENCH_QUIZ_THINK", "8,16").split(","))  # seconds before an answer
 QUICK_CHANGE, LATE_RETRY, DOUBLE_SUBMIT = 0.25, 0.10, 0.05  # shares of learners
 # Twice the planned length of the exam: learners still unfinished then are stopped, and the bench fails.
 STOP_AFTER = 2 * (OPENING + (ANSWERS + CHANGES + 1) * sum(THINK) / 2)
-CONNECTIONS = 64
 KEEP_ALIVE = 1.5  # gunicorn closes a connection idle for 2 s (its default --keep-alive)
 BUDGET_MS = 300.0
 DEFAULT_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -151,18 +152,15 @@ def _populate() -> Setup:
             answers=[{"text_html": f"<p>Pilihan {chr(65 + i)} untuk soal {n + 1}</p>",
                       "fraction": 1.0 if i == right else 0.0} for i in range(OPTIONS)]))
     draw = [{"tag": "ujian", "bank_id": bank.id, "count": ANSWERS, "mark": 1}]
-    lessons = []
     for title, kind in (("Ujian Akhir", "exam"), ("Pre-test", "pre")):
         lesson = courses.add_lesson(module, kind="quiz", title=title)
         save_quiz(lesson, {"kind": kind, "slots": draw, "shuffle_questions": True, "shuffle_options": True,
                            "attempts": 1, "time_limit": 30}, actor=trainer)
-        lessons.append(lesson)
     courses.publish(course.draft, actor=trainer)
     db.session.commit()
     course = db.session.get(Course, course.id)
     learners = db.session.execute(insert(User).returning(User.id), [
-        {"email": f"peserta{i}@bench.example", "full_name": f"Peserta Ujian {i}",
-         "nip": f"19900101201501{1 + i % 2}{i:03d}"[:18] if i < 1000 else None} for i in range(LEARNERS)]
+        {"email": f"peserta{i}@bench.example", "full_name": f"Peserta Ujian {i}"} for i in range(LEARNERS)]
     ).scalars().all()
     db.session.execute(insert(UserRole), [{"user_id": u, "role": "learner"} for u in learners])
     db.session.execute(insert(Enrolment), [{"user_id": u, "course_id": course.id, "cycle": 1, "source": "self",
@@ -254,7 +252,7 @@ class Connection:
             body = b"".join(parts)
         else:
             body = await self.reader.read()
-            self.open = False
+            self.close()
         if known.get("connection", "").lower() == "close":
             self.close()
         self.used_at = time.monotonic()
@@ -266,49 +264,39 @@ class Connection:
 class Sample:
     kind: str
     ms: float
-    wait_ms: float  # of which waiting for a pooled connection
+    connect_ms: float  # of which opening a connection (0 on a kept-alive one)
     at: float  # seconds since the load began
 
 
 class Client:
-    """CONNECTIONS keep-alive connections shared by all learners; every request is timed."""
+    """Each learner's own connections, as a browser keeps them: kept alive between requests and opened
+    again once the server has closed them (gunicorn closes one idle for 2 s); two requests at once use
+    two. Every request is timed."""
 
-    def __init__(self, port: int, size: int):
+    def __init__(self, port: int):
         self.port = port
-        self.idle: deque[Connection | None] = deque([None] * size)  # None: not connected yet
-        self.waiting: deque[asyncio.Future] = deque()
+        self.idle: dict[int, list[Connection]] = defaultdict(list)
         self.samples: list[Sample] = []
+        self.connections = 0
         self.retries = 0
         self.began = time.perf_counter()
-
-    async def _acquire(self) -> Connection | None:
-        """A pooled connection, first come first served (``asyncio.Queue`` lets the task that has just
-        released one take it again at once, ahead of those waiting)."""
-        if self.idle and not self.waiting:
-            return self.idle.popleft()
-        turn = asyncio.get_running_loop().create_future()
-        self.waiting.append(turn)
-        try:
-            return await turn
-        except asyncio.CancelledError:
-            if turn.done() and not turn.cancelled():
-                self._release(turn.result())
-            raise
-
-    def _release(self, conn: Connection | None) -> None:
-        while self.waiting:
-            turn = self.waiting.popleft()
-            if not turn.done():
-                turn.set_result(conn)
-                return
-        self.idle.append(conn)
 
     async def _connect(self) -> Connection:
         reader, writer = await asyncio.open_connection("127.0.0.1", self.port, limit=1 << 20)
         writer.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.connections += 1
         return Connection(reader, writer)
 
-    async def call(self, kind: str, method: str, path: str, cookie: str, *, form: dict | None = None,
+    def _kept(self, owner: int) -> Connection | None:
+        idle = self.idle[owner]
+        while idle:
+            conn = idle.pop()
+            if conn.open and time.monotonic() - conn.used_at < KEEP_ALIVE:
+                return conn
+            conn.close()
+        return None
+
+    async def call(self, owner: int, kind: str, method: str, path: str, cookie: str, *, form: dict | None = None,
                    data: dict | None = None, csrf: str = "") -> Reply:
         head = [f"{method} {path} HTTP/1.1", f"Host: 127.0.0.1:{self.port}", f"User-Agent: {USER_AGENT}",
                 f"Cookie: bangkom_session={cookie}", "Accept-Language: id"]
@@ -323,15 +311,14 @@ class Client:
             head.append(f"Content-Length: {len(body)}")
         raw = ("\r\n".join(head) + "\r\n\r\n").encode() + body
         started = time.perf_counter()
-        conn = await self._acquire()
-        waited = time.perf_counter() - started
+        connecting = 0.0
+        conn = self._kept(owner)
         try:
             for retry in (False, True):
-                if conn is not None and (not conn.open or time.monotonic() - conn.used_at > KEEP_ALIVE):
-                    conn.close()
-                    conn = None
                 if conn is None:
+                    before = time.perf_counter()
                     conn = await self._connect()
+                    connecting += time.perf_counter() - before
                 try:
                     reply = await conn.exchange(raw)
                     break
@@ -348,16 +335,17 @@ class Client:
                     conn = None
                     raise
         finally:
-            self._release(conn if conn is not None and conn.open else None)
+            if conn is not None and conn.open:
+                self.idle[owner].append(conn)
         done = time.perf_counter()
-        self.samples.append(Sample(kind, (done - started) * 1000, waited * 1000, started - self.began))
+        self.samples.append(Sample(kind, (done - started) * 1000, connecting * 1000, started - self.began))
         return reply
 
     async def close(self) -> None:
-        while self.idle:
-            conn = self.idle.popleft()
-            if conn is not None:
+        for idle in self.idle.values():
+            for conn in idle:
                 conn.close()
+        self.idle.clear()
 
 
 # ---------------------------------------------------------------- the learners
@@ -411,7 +399,7 @@ class Exam:
 
     async def call(self, learner: Learner, kind: str, method: str, path: str, **kwargs) -> Reply | None:
         try:
-            reply = await self.client.call(kind, method, path, learner.cookie, **kwargs)
+            reply = await self.client.call(learner.user_id, kind, method, path, learner.cookie, **kwargs)
         except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
             self.fail(learner, f"{kind} {path}: {type(exc).__name__} {exc}")
             return None
@@ -439,8 +427,11 @@ class Exam:
         if reply.status != 200:
             self.fail(learner, f"save of position {save.position}", reply)
             return
-        body = json.loads(reply.body)
-        save.accepted, save.reason, save.server_seq = body["accepted"], body["reason"], body["seq"]
+        try:
+            body = json.loads(reply.body)
+            save.accepted, save.reason, save.server_seq = body["accepted"], body["reason"], body["seq"]
+        except (ValueError, KeyError):
+            self.fail(learner, f"save of position {save.position} answered", reply)
 
     async def take(self, learner: Learner, opens_at: float) -> None:
         rng = learner.rng
@@ -453,7 +444,11 @@ class Exam:
             self.fail(learner, "attempt page", page)
             return
         html = page.body.decode()
-        learner.csrf = re.search(r'data-csrf="([^"]+)"', html).group(1)
+        token = re.search(r'data-csrf="([^"]+)"', html)
+        if token is None:
+            self.fail(learner, "the attempt page has no CSRF token")
+            return
+        learner.csrf = token.group(1)
         options: dict[int, list[int]] = defaultdict(list)
         for position, value in re.findall(r'<input type="radio" name="q(\d+)" value="(\d+)"', html):
             options[int(position)].append(int(value))
@@ -685,11 +680,16 @@ def _cpu_by_process(parent: int) -> dict[int, tuple[str, float]]:
     return found
 
 
-def _cpu_used(before: dict, after: dict) -> dict[str, float]:
+def _cpu_used(before: dict, after: dict) -> tuple[dict[str, float], list[float]]:
+    """CPU seconds by kind of process, and per gunicorn worker."""
     used: dict[str, float] = defaultdict(float)
+    workers = []
     for pid, (kind, seconds) in after.items():
-        used[kind] += seconds - before.get(pid, (kind, 0.0))[1]
-    return used
+        spent = seconds - before.get(pid, (kind, 0.0))[1]
+        used[kind] += spent
+        if kind == "gunicorn":
+            workers.append(spent)
+    return used, sorted(workers, reverse=True)
 
 
 def _percentile(values: list[float], share: float) -> float:
@@ -708,19 +708,29 @@ def _figures(samples: list[Sample]) -> dict[str, tuple[int, float, float, float,
 
 
 def _table(samples: list[Sample], figures: dict) -> list[str]:
-    """The figures per kind, with how much of the time was spent waiting for one of the pooled connections
-    (the server being too busy to take more) rather than being served."""
-    waits = defaultdict(list)
+    """The figures per kind, with the time spent opening connections (the server accepting them)."""
+    connects = defaultdict(list)
     for sample in samples:
-        waits[sample.kind].append(sample.wait_ms)
-        waits["all"].append(sample.wait_ms)
-    lines = [f"    {'request':<8} {'count':>7} {'p50':>8} {'p95':>8} {'p99':>8} {'max':>8} {'wait p95':>9}  (ms)"]
+        connects[sample.kind].append(sample.connect_ms)
+        connects["all"].append(sample.connect_ms)
+    lines = [f"    {'request':<8} {'count':>7} {'p50':>8} {'p95':>8} {'p99':>8} {'max':>8} "
+             f"{'connect p95':>12}  (ms)"]
     for kind in (*KINDS, "all"):
         if kind in figures:
             n, p50, p95, p99, top = figures[kind]
             lines.append(f"    {kind:<8} {n:>7,} {p50:>8.1f} {p95:>8.1f} {p99:>8.1f} {top:>8.1f} "
-                         f"{_percentile(waits[kind], .95):>9.1f}")
+                         f"{_percentile(connects[kind], .95):>12.1f}")
     return lines
+
+
+def _phases(samples: list[Sample]) -> str:
+    """p95 while everyone is starting, and afterwards."""
+    opening = [s.ms for s in samples if s.at < OPENING]
+    rest = [s.ms for s in samples if s.at >= OPENING]
+    if not opening or not rest:
+        return ""
+    return (f"p95 {_percentile(opening, .95):,.0f} ms in the opening {OPENING:.0f} s ({len(opening):,} requests), "
+            f"{_percentile(rest, .95):,.0f} ms afterwards ({len(rest):,})")
 
 
 def _busiest(samples: list[Sample], width: float = 10.0) -> str:
@@ -744,6 +754,7 @@ class Machine:
     gunicorn: float  # CPU seconds
     postgres: float  # CPU seconds of the whole server (the neighbours' databases too)
     generator: float  # CPU seconds of this process
+    workers: list[float]  # CPU seconds of each gunicorn worker
 
     @property
     def others(self) -> float:
@@ -759,11 +770,11 @@ def _measured(work, pid: int) -> tuple[object, Machine]:
     outcome = work()
     seconds = time.perf_counter() - started
     ticks_after, usage_after = _cpu_ticks(), resource.getrusage(resource.RUSAGE_SELF)
-    used = _cpu_used(processes_before, _cpu_by_process(pid))
+    used, workers = _cpu_used(processes_before, _cpu_by_process(pid))
     generator = (usage_after.ru_utime + usage_after.ru_stime) - (usage_before.ru_utime + usage_before.ru_stime)
     busy = (ticks_after[0] - ticks_before[0]) / max(1, ticks_after[1] - ticks_before[1])
     return outcome, Machine(seconds, load_before, os.getloadavg()[0], busy, used["gunicorn"], used["postgres"],
-                            generator)
+                            generator, workers)
 
 
 def run() -> list[Result]:
@@ -826,9 +837,9 @@ def run() -> list[Result]:
         results = [Result.failed(path, f"{len(exam.failures)} failed requests, {len(problems)} wrong outcomes "
                                        f"({lost} answers lost); p95 {p95:,.0f} ms; {shared}", budget)]
     else:
-        detail = (f"p50 {p50:.0f}, p99 {p99:.0f}, max {top:,.0f} ms; "
+        detail = (f"p50 {p50:.0f}, p99 {p99:,.0f}, max {top:,.0f} ms; p95 "
                   + ", ".join(f"{k} {figures[k][2]:,.0f}" for k in KINDS if k in figures)
-                  + f"; {lost} of {counts.get('answers', 0):,} answers lost; "
+                  + f"; {_phases(samples)}; {lost} of {counts.get('answers', 0):,} answers lost; "
                   f"{len(samples):,} req in {machine.seconds:.0f} s; {shared}")
         results = [Result.at_most(path, p95, BUDGET_MS, "ms", detail)]
     if burst is None:
@@ -851,12 +862,15 @@ def _report(exam: Exam, machine: Machine, figures: dict, counts: dict) -> None:
     if not samples:
         return
     say(f"quiz_exam: {len(samples):,} requests in {machine.seconds:.0f} s ({len(samples) / machine.seconds:.0f} "
-        f"req/s on average, {_busiest(samples)}); {exam.client.retries} resent after a keep-alive close")
+        f"req/s on average, {_busiest(samples)}); {exam.client.connections:,} connections opened, "
+        f"{exam.client.retries} requests resent after a keep-alive close")
     for line in _table(samples, figures):
         say(line)
+    say(f"quiz_exam: {_phases(samples)}")
     say(f"quiz_exam: the machine was {100 * machine.busy:.0f} % busy (load average {machine.load_before:.2f} → "
         f"{machine.load_after:.2f}); CPU seconds: gunicorn workers {machine.gunicorn:.0f} "
-        f"({1000 * machine.gunicorn / len(samples):.1f} ms a request), PostgreSQL (all its databases) "
+        f"({' + '.join(f'{w:.0f}' for w in machine.workers)}; {1000 * machine.gunicorn / len(samples):.1f} ms "
+        f"a request), PostgreSQL (all its databases) "
         f"{machine.postgres:.0f}, this load generator {machine.generator:.0f}, everything else "
         f"{machine.others:.0f}")
     say(f"quiz_exam: {counts.get('answers', 0):,} answers checked, {counts.get('lost', 0)} lost; "
@@ -871,7 +885,7 @@ def _timed(work) -> tuple[object, float]:
 
 
 async def _session(port: int, setup: Setup, learners: list[Learner], what):
-    client = Client(port, CONNECTIONS)
+    client = Client(port)
     exam = Exam(client, setup, learners)
     exam.outcome = await what(exam)
     await client.close()
