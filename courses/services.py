@@ -685,9 +685,11 @@ def record_visit(enrolment: Enrolment, lesson: Lesson, *, seconds: int = 0) -> L
     enrolment.last_activity_at = now
     if row.state != "done" and lesson.kind != "quiz" and _lesson_done(lesson, row):
         _complete_lesson(row)
-    db.session.flush()
-    _update_percent(enrolment)
-    evaluate_completion(enrolment)
+        db.session.flush()
+        _settle(enrolment)
+    else:
+        # Nothing was completed: the percentage and the completion rule cannot have changed.
+        db.session.flush()
     return row
 
 
@@ -707,9 +709,15 @@ def record_result(enrolment: Enrolment, lesson: Lesson, *, completed: bool, scor
     elif exact and row.state == "done" and not done:
         row.state, row.completed_at = "in_progress", None
     db.session.flush()
-    _update_percent(enrolment)
-    evaluate_completion(enrolment)
+    _settle(enrolment)
     return row
+
+
+def _settle(enrolment: Enrolment) -> None:
+    """The percentage and the completion rule after a lesson's state changed (one read of the rows)."""
+    rows = progress_rows(enrolment)
+    _update_percent(enrolment, rows)
+    evaluate_completion(enrolment, rows)
 
 
 def _complete_lesson(row: LessonProgress) -> None:
@@ -717,30 +725,31 @@ def _complete_lesson(row: LessonProgress) -> None:
     row.completed_at = aware_utcnow()
 
 
-def _update_percent(enrolment: Enrolment) -> None:
+def _update_percent(enrolment: Enrolment, rows: dict[str, LessonProgress] | None = None) -> None:
     required = [lesson for lesson in enrolment.version.lessons() if lesson.is_required]
     if not required:
         enrolment.progress_percent = 0
         return
-    rows = progress_rows(enrolment)
+    rows = progress_rows(enrolment) if rows is None else rows
     done = sum(1 for lesson in required if (r := rows.get(lesson.key)) and r.state == "done")
     enrolment.progress_percent = round(100 * done / len(required))
 
 
-def completion_met(enrolment: Enrolment) -> bool:
+def completion_met(enrolment: Enrolment, rows: dict[str, LessonProgress] | None = None) -> bool:
     required = [lesson for lesson in enrolment.version.lessons() if lesson.is_required]
     if not required:
         return False
-    rows = progress_rows(enrolment)
+    rows = progress_rows(enrolment) if rows is None else rows
     if not all((r := rows.get(lesson.key)) and r.state == "done" for lesson in required):
         return False
     answers = signals.completion_requirements.send(enrolment, enrolment=enrolment)
     return all(result is not False for _receiver, result in answers)
 
 
-def evaluate_completion(enrolment: Enrolment) -> bool:
-    """Record the completion once when the rule is met and announce it; True when it happened now."""
-    if enrolment.state != "active" or not completion_met(enrolment):
+def evaluate_completion(enrolment: Enrolment, rows: dict[str, LessonProgress] | None = None) -> bool:
+    """Record the completion once when the rule is met and announce it; True when it happened now.
+    ``rows``: the enrolment's progress rows when the caller has just read them."""
+    if enrolment.state != "active" or not completion_met(enrolment, rows):
         return False
     now = aware_utcnow()
     # A conditional update is the guard: of two concurrent requests only one changes the row.

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -140,7 +140,8 @@ def start(enrolment: Enrolment, lesson: Lesson, *, now: dt.datetime | None = Non
         raise QuizUnavailable(_l("This lesson is not a quiz of your course version."))
     if enrolment.state == "withdrawn":
         raise QuizUnavailable(_l("You have left this course."))
-    existing = open_attempt(enrolment, lesson.key)
+    history = attempts_of(enrolment, lesson.key)
+    existing = next((a for a in history if a.state == "in_progress"), None)
     if existing is not None and not close_if_overdue(existing, now=now):
         return existing
     settings = settings_of(lesson)
@@ -148,8 +149,7 @@ def start(enrolment: Enrolment, lesson: Lesson, *, now: dt.datetime | None = Non
         raise QuizUnavailable(_l("The quiz opens on %(when)s.", when=_when(settings.opens)))
     if window_closed(settings, now):
         raise QuizUnavailable(_l("The quiz closed on %(when)s.", when=_when(settings.closes)))
-    count = db.session.scalar(select(func.count()).select_from(Attempt).where(
-        Attempt.enrolment_id == enrolment.id, Attempt.lesson_key == lesson.key)) or 0
+    count = len(history)
     if settings.attempts and count >= settings.attempts:
         raise QuizUnavailable(_l("You have used all %(n)s attempts of this quiz.", n=settings.attempts))
     drawn = _draw(lesson, settings, rng or _rng)
@@ -160,9 +160,6 @@ def start(enrolment: Enrolment, lesson: Lesson, *, now: dt.datetime | None = Non
                       lesson_id=lesson.id, lesson_key=lesson.key, quiz_kind=settings.kind, number=count + 1,
                       state="in_progress", started_at=now, deadline_at=deadline,
                       max_marks=sum(mark for _q, mark in drawn))
-    attempt.items = [AttemptItem(position=i, question_id=q.id, question_key=q.key, max_mark=mark,
-                                 layout=grading.layout_for(q, shuffle=settings.shuffle_options, rng=rng or _rng))
-                     for i, (q, mark) in enumerate(drawn)]
     try:
         with db.session.begin_nested():
             db.session.add(attempt)
@@ -172,10 +169,19 @@ def start(enrolment: Enrolment, lesson: Lesson, *, now: dt.datetime | None = Non
         if existing is None:
             raise QuizUnavailable(_l("The quiz could not be started; try again.")) from None
         return existing
-    # From now on these question versions are frozen (a conditional update: only the first start locks).
-    db.session.execute(update(Question).where(Question.id.in_({q.id for q, _m in drawn}),
-                                              Question.is_used.is_(False))
-                       .values(is_used=True).execution_options(synchronize_session=False))
+    # The drawn questions in one statement (two thousand learners may be starting this second); the
+    # attempt's ``items`` load from the database when first asked for.
+    db.session.execute(insert(AttemptItem), [
+        {"attempt_id": attempt.id, "position": i, "question_id": q.id, "question_key": q.key, "max_mark": mark,
+         "layout": grading.layout_for(q, shuffle=settings.shuffle_options, rng=rng or _rng), "seq": 0,
+         "needs_grading": False, "comment": ""}
+        for i, (q, mark) in enumerate(drawn)])
+    # From now on these question versions are frozen (a conditional update: only the first start locks;
+    # later starts, which loaded them already frozen, skip the round trip).
+    unfrozen = {q.id for q, _m in drawn if not q.is_used}
+    if unfrozen:
+        db.session.execute(update(Question).where(Question.id.in_(unfrozen), Question.is_used.is_(False))
+                           .values(is_used=True).execution_options(synchronize_session=False))
     # …and the loaded rows say so, or an edit later in this transaction would change a used row in place.
     for question, _mark in drawn:
         set_committed_value(question, "is_used", True)
@@ -200,6 +206,24 @@ class Saved:
     reason: str = ""  # "stale", "closed"
 
 
+# Autosave is the busiest request of an exam: its statements are built once (Core, bound parameters), so a
+# save costs two round trips and no statement construction. The read takes a shared lock on the attempt
+# row: a concurrent submit (which updates the row) waits for this save, and a save arriving after the
+# submit sees the attempt closed. Saves of one attempt do not block each other.
+_items_t, _attempts_t = AttemptItem.__table__, Attempt.__table__
+_READ_FOR_SAVE = (
+    select(_items_t.c.id, _items_t.c.layout, _items_t.c.seq, _items_t.c.saved_at, _attempts_t.c.state,
+           _attempts_t.c.deadline_at)
+    .select_from(_items_t.join(_attempts_t, _attempts_t.c.id == _items_t.c.attempt_id))
+    .where(_items_t.c.attempt_id == bindparam("attempt_id"), _items_t.c.position == bindparam("position"),
+           _attempts_t.c.user_id == bindparam("user_id"))
+    .with_for_update(read=True, of=_attempts_t))
+_STORE_IF_NEWER = (
+    update(_items_t).where(_items_t.c.id == bindparam("item_id"), _items_t.c.seq < bindparam("new_seq"))
+    .values(response=bindparam("new_response"), seq=bindparam("new_seq"), saved_at=bindparam("new_saved_at")))
+_HELD = select(_items_t.c.seq, _items_t.c.saved_at).where(_items_t.c.id == bindparam("item_id"))
+
+
 def save(attempt_id: int, position: int, *, seq: int, response: Any, user_id: int,
          now: dt.datetime | None = None, display: bool = False) -> Saved:
     """Store an answer if it is newer than the stored one (``seq`` greater) and the attempt still takes
@@ -207,30 +231,20 @@ def save(attempt_id: int, position: int, *, seq: int, response: Any, user_id: in
     answer that does not fit the question. ``display``: the answer numbers options as the page shows
     them (``grading.from_display``), as answers from learners' pages do."""
     now = now or aware_utcnow()
-    # A shared lock on the attempt row: a concurrent submit (which updates the row) waits for this save,
-    # and a save arriving after the submit sees the attempt closed. Saves of one attempt do not block
-    # each other.
-    head = db.session.execute(select(Attempt.user_id, Attempt.state, Attempt.deadline_at)
-                              .where(Attempt.id == attempt_id).with_for_update(read=True)).one_or_none()
-    if head is None or head.user_id != user_id:
-        raise LookupError(attempt_id)
-    item = db.session.execute(select(AttemptItem.id, AttemptItem.layout, AttemptItem.seq, AttemptItem.saved_at)
-                              .where(AttemptItem.attempt_id == attempt_id, AttemptItem.position == position)
-                              ).one_or_none()
+    item = db.session.execute(_READ_FOR_SAVE, {"attempt_id": attempt_id, "position": position,
+                                               "user_id": user_id}).one_or_none()
     if item is None:
-        raise LookupError(position)
-    deadline = head.deadline_at
-    if head.state != "in_progress" or (deadline is not None and now > deadline + GRACE):
+        raise LookupError(attempt_id)
+    deadline = item.deadline_at
+    if item.state != "in_progress" or (deadline is not None and now > deadline + GRACE):
         return Saved(False, item.seq, item.saved_at, "closed")
     if not isinstance(seq, int) or isinstance(seq, bool) or not 0 < seq < 2**62:
         raise grading.BadResponse("seq must be a positive integer")
     clean = grading.clean_response(item.layout, grading.from_display(item.layout, response) if display else response)
-    result = db.session.execute(
-        update(AttemptItem).where(AttemptItem.id == item.id, AttemptItem.seq < seq)
-        .values(response=clean, seq=seq, saved_at=now).execution_options(synchronize_session=False))
+    result = db.session.execute(_STORE_IF_NEWER, {"item_id": item.id, "new_seq": seq, "new_response": clean,
+                                                  "new_saved_at": now})
     if result.rowcount != 1:
-        current = db.session.execute(select(AttemptItem.seq, AttemptItem.saved_at)
-                                     .where(AttemptItem.id == item.id)).one()
+        current = db.session.execute(_HELD, {"item_id": item.id}).one()
         return Saved(False, current.seq, current.saved_at, "stale")
     return Saved(True, seq, now)
 
@@ -246,15 +260,19 @@ def submit(attempt: Attempt, *, by: str = "learner", now: dt.datetime | None = N
         update(Attempt).where(Attempt.id == attempt.id, Attempt.state == "in_progress")
         .values(state="needs_grading", submitted_at=now, closed_by=by)
         .execution_options(synchronize_session=False))
-    db.session.refresh(attempt)
     if result.rowcount != 1:
+        db.session.refresh(attempt)  # another request closed it: show what that one did
         return False
+    for name, value in (("state", "needs_grading"), ("submitted_at", now), ("closed_by", by)):
+        set_committed_value(attempt, name, value)
     items = db.session.scalars(select(AttemptItem).where(AttemptItem.attempt_id == attempt.id)
+                               .order_by(AttemptItem.position)
                                .options(selectinload(AttemptItem.question).selectinload(Question.answers))
                                .execution_options(populate_existing=True)).all()
+    set_committed_value(attempt, "items", list(items))
     for item in items:
         _mark_item(item)
-    _finalise(attempt, now=now)
+    _finalise(attempt, now=now, fresh=True)
     audit("quiz.submit", attempt, actor=attempt.user, summary=f"#{attempt.number} {attempt.lesson_key[:8]}",
           closed_by=by, score=attempt.score)
     return True
@@ -274,10 +292,12 @@ def _mark_item(item: AttemptItem) -> None:
     item.needs_grading = False
 
 
-def _finalise(attempt: Attempt, *, now: dt.datetime) -> None:
-    """Total the marks of a closed attempt; finished when nothing waits for a grader."""
-    db.session.flush()
-    db.session.refresh(attempt, ["items"])
+def _finalise(attempt: Attempt, *, now: dt.datetime, fresh: bool = False) -> None:
+    """Total the marks of a closed attempt; finished when nothing waits for a grader. ``fresh``: the
+    attempt's items were just read from the database."""
+    if not fresh:
+        db.session.flush()
+        db.session.refresh(attempt, ["items"])
     items = attempt.items
     lesson = db.session.get(Lesson, attempt.lesson_id)
     settings = settings_of(lesson)

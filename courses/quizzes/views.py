@@ -24,10 +24,10 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import contains_eager, selectinload
 
 from courses import services as course_services
-from courses.models import Course, Enrolment, Lesson
+from courses.models import Course, CourseVersion, Enrolment, Lesson, Module
 from courses.quizzes import attempts as quiz
 from courses.quizzes import grading
 from courses.quizzes.models import Attempt, AttemptItem, Question, Tag
@@ -112,7 +112,11 @@ def _key_of(question: Question) -> dict:
 
 def _lesson_for_learner(code: str, lesson_id: int) -> tuple[Course, Lesson, Enrolment]:
     course = db.session.scalar(select(Course).where(Course.code == code.upper()))
-    lesson = db.session.get(Lesson, lesson_id)
+    # The lesson with its module and version in one round trip: starting a quiz is exam day's busiest page.
+    lesson = db.session.scalar(
+        select(Lesson).join(Module, Module.id == Lesson.module_id)
+        .join(CourseVersion, CourseVersion.id == Module.version_id)
+        .where(Lesson.id == lesson_id).options(contains_eager(Lesson.module).contains_eager(Module.version)))
     if course is None or lesson is None or lesson.kind != "quiz" or lesson.module.version.course_id != course.id:
         abort(404)
     enrolment = course_services.current_enrolment(current_user, course)
@@ -198,8 +202,9 @@ def start(code: str, lesson_id: int):
         db.session.rollback()
         flash(str(exc), "error")
         return redirect(url_for("courses.lesson", code=course.code, lesson_id=lesson.id))
+    attempt_id = attempt.id  # read before the commit expires the row
     db.session.commit()
-    return redirect(url_for("quizzes.attempt", attempt_id=attempt.id))
+    return redirect(url_for("quizzes.attempt", attempt_id=attempt_id))
 
 
 def _items(attempt: Attempt) -> list[AttemptItem]:
@@ -326,7 +331,7 @@ def finish(attempt_id: int):
             late = attempt.deadline_at is not None and aware_utcnow() >= attempt.deadline_at
             quiz.submit(attempt, by="deadline" if late else "learner")
         db.session.commit()
-        return redirect(url_for("quizzes.result", attempt_id=attempt.id))
+        return redirect(url_for("quizzes.result", attempt_id=attempt_id))
     if attempt.state != "in_progress":
         return redirect(url_for("quizzes.result", attempt_id=attempt.id))
     items = _items(attempt)
