@@ -12,7 +12,8 @@ import nh3
 from flask_babel import lazy_gettext as _l
 from markdown_it import MarkdownIt
 from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from courses import signals
 from courses.models import (
@@ -648,19 +649,21 @@ def progress_rows(enrolment: Enrolment) -> dict[str, LessonProgress]:
         select(LessonProgress).where(LessonProgress.enrolment_id == enrolment.id))}
 
 
-def _row(enrolment: Enrolment, lesson: Lesson) -> LessonProgress:
-    row = db.session.scalar(select(LessonProgress).where(
-        LessonProgress.enrolment_id == enrolment.id, LessonProgress.lesson_key == lesson.key))
+def _row(enrolment: Enrolment, lesson: Lesson, *, now: dt.datetime | None = None) -> LessonProgress:
+    query = select(LessonProgress).where(LessonProgress.enrolment_id == enrolment.id,
+                                         LessonProgress.lesson_key == lesson.key)
+    row = db.session.scalar(query)
     if row is None:
-        row = LessonProgress(enrolment_id=enrolment.id, lesson_key=lesson.key, lesson_id=lesson.id,
-                             content_digest=lesson.content_digest, state="in_progress")
+        now = now or aware_utcnow()
         # Two tabs opening the same lesson at once: the unique key decides, the loser re-reads.
-        try:
-            with db.session.begin_nested():
-                db.session.add(row)
-        except IntegrityError:
-            row = db.session.scalar(select(LessonProgress).where(
-                LessonProgress.enrolment_id == enrolment.id, LessonProgress.lesson_key == lesson.key))
+        dialect_insert = postgresql_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        row = db.session.scalars(
+            dialect_insert(LessonProgress).values(
+                enrolment_id=enrolment.id, lesson_key=lesson.key, lesson_id=lesson.id,
+                content_digest=lesson.content_digest, state="in_progress", first_seen_at=now, last_seen_at=now)
+            .on_conflict_do_nothing().returning(LessonProgress)).one_or_none()
+        if row is None:
+            row = db.session.scalar(query)
     return row
 
 
@@ -678,7 +681,7 @@ def _lesson_done(lesson: Lesson, row: LessonProgress) -> bool:
 def record_visit(enrolment: Enrolment, lesson: Lesson, *, seconds: int = 0) -> LessonProgress:
     """A learner opened (or is still on) a lesson: time spent grows, the lesson completes by its rule."""
     now = aware_utcnow()
-    row = _row(enrolment, lesson)
+    row = _row(enrolment, lesson, now=now)
     row.seconds_spent += max(0, min(int(seconds), 300))  # one heartbeat never counts more than 5 minutes
     row.last_seen_at = now
     enrolment.last_lesson_id = lesson.id

@@ -17,7 +17,8 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -156,18 +157,19 @@ def start(enrolment: Enrolment, lesson: Lesson, *, now: dt.datetime | None = Non
     deadline = now + dt.timedelta(minutes=settings.time_limit) if settings.time_limit else None
     if settings.closes and (deadline is None or settings.closes < deadline):
         deadline = settings.closes
-    attempt = Attempt(enrolment_id=enrolment.id, user_id=enrolment.user_id, course_id=enrolment.course_id,
-                      lesson_id=lesson.id, lesson_key=lesson.key, quiz_kind=settings.kind, number=count + 1,
-                      state="in_progress", started_at=now, deadline_at=deadline,
-                      max_marks=sum(mark for _q, mark in drawn))
-    try:
-        with db.session.begin_nested():
-            db.session.add(attempt)
-    except IntegrityError:
-        # Another request started the same attempt a moment ago: that one is the attempt.
+    values = dict(enrolment_id=enrolment.id, user_id=enrolment.user_id, course_id=enrolment.course_id,
+                  lesson_id=lesson.id, lesson_key=lesson.key, quiz_kind=settings.kind, number=count + 1,
+                  state="in_progress", started_at=now, deadline_at=deadline,
+                  max_marks=sum(mark for _q, mark in drawn))
+    # One attempt in progress per enrolment and quiz is a unique index: of two starts racing, the second
+    # inserts nothing and takes the first one's attempt (one round trip, no savepoint).
+    dialect_insert = postgresql_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    attempt = db.session.scalars(dialect_insert(Attempt).values(**values).on_conflict_do_nothing()
+                                 .returning(Attempt)).one_or_none()
+    if attempt is None:
         existing = open_attempt(enrolment, lesson.key)
         if existing is None:
-            raise QuizUnavailable(_l("The quiz could not be started; try again.")) from None
+            raise QuizUnavailable(_l("The quiz could not be started; try again."))
         return existing
     # The drawn questions in one statement (two thousand learners may be starting this second); the
     # attempt's ``items`` load from the database when first asked for.

@@ -111,14 +111,17 @@ def _key_of(question: Question) -> dict:
 
 
 def _lesson_for_learner(code: str, lesson_id: int) -> tuple[Course, Lesson, Enrolment]:
-    course = db.session.scalar(select(Course).where(Course.code == code.upper()))
-    # The lesson with its module and version in one round trip: starting a quiz is exam day's busiest page.
+    # The lesson with its module, version and course in one round trip: starting a quiz is exam day's
+    # busiest page.
     lesson = db.session.scalar(
         select(Lesson).join(Module, Module.id == Lesson.module_id)
         .join(CourseVersion, CourseVersion.id == Module.version_id)
-        .where(Lesson.id == lesson_id).options(contains_eager(Lesson.module).contains_eager(Module.version)))
-    if course is None or lesson is None or lesson.kind != "quiz" or lesson.module.version.course_id != course.id:
+        .join(Course, Course.id == CourseVersion.course_id)
+        .where(Lesson.id == lesson_id, Course.code == code.upper())
+        .options(contains_eager(Lesson.module).contains_eager(Module.version).contains_eager(CourseVersion.course)))
+    if lesson is None or lesson.kind != "quiz":
         abort(404)
+    course = lesson.module.version.course
     enrolment = course_services.current_enrolment(current_user, course)
     if enrolment is None or enrolment.version_id != lesson.module.version_id:
         abort(404)
