@@ -19,12 +19,12 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from courses import services as course_services
 from courses import signals
-from courses.models import Course, Enrolment, Lesson, LessonProgress
+from courses.models import Course, CourseVersion, Enrolment, Lesson, LessonProgress, Module
 from courses.quizzes import grading
 from courses.quizzes.models import Attempt, AttemptItem, Question, QuestionTag, Tag
 from courses.quizzes.settings import QuizSettings
@@ -318,7 +318,9 @@ def _finalise(attempt: Attempt, *, now: dt.datetime, fresh: bool = False) -> Non
 
 def sync_progress(attempt: Attempt) -> None:
     """Carry the enrolment's best result at this quiz into lesson progress and the completion rule."""
-    enrolment = db.session.get(Enrolment, attempt.enrolment_id)
+    # The enrolment with its version's modules and lessons in one round trip (the completion rule reads them).
+    enrolment = db.session.get(Enrolment, attempt.enrolment_id, options=[
+        joinedload(Enrolment.version).selectinload(CourseVersion.modules).selectinload(Module.lessons)])
     lesson = next((item for item in enrolment.version.lessons() if item.key == attempt.lesson_key), None)
     if lesson is None:  # the learner was moved to a version without this quiz
         return
