@@ -101,9 +101,18 @@ def security_headers(response):
     return response
 
 
+def close_unsent_body(response):
+    """A 304 or HEAD answer sends no body, and Werkzeug then never closes it: a static file opened for it
+    would stay open until the garbage collector finds it. Close it now."""
+    if response.status_code == 304 or request.method == "HEAD":
+        response.close()
+    return response
+
+
 def init_app(app: Flask) -> None:
     app.session_interface = ApiSessionInterface()
     app.after_request(security_headers)
+    app.after_request(close_unsent_body)
     from lms.forms import ROLE_LABELS
 
     app.context_processor(lambda: {"navigation": navigation(), "role_labels": ROLE_LABELS})
