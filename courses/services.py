@@ -12,8 +12,6 @@ import nh3
 from flask_babel import lazy_gettext as _l
 from markdown_it import MarkdownIt
 from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from courses import signals
 from courses.models import (
@@ -33,7 +31,7 @@ from courses.models import (
 )
 from lms.extensions import db
 from lms.models import User, aware_utcnow
-from lms.services import ServiceError, ValidationFailed, audit
+from lms.services import ServiceError, ValidationFailed, audit, insert_unless_taken
 
 
 class NotEditable(ServiceError):
@@ -656,12 +654,9 @@ def _row(enrolment: Enrolment, lesson: Lesson, *, now: dt.datetime | None = None
     if row is None:
         now = now or aware_utcnow()
         # Two tabs opening the same lesson at once: the unique key decides, the loser re-reads.
-        dialect_insert = postgresql_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
-        row = db.session.scalars(
-            dialect_insert(LessonProgress).values(
-                enrolment_id=enrolment.id, lesson_key=lesson.key, lesson_id=lesson.id,
-                content_digest=lesson.content_digest, state="in_progress", first_seen_at=now, last_seen_at=now)
-            .on_conflict_do_nothing().returning(LessonProgress)).one_or_none()
+        row = insert_unless_taken(LessonProgress, enrolment_id=enrolment.id, lesson_key=lesson.key,
+                                  lesson_id=lesson.id, content_digest=lesson.content_digest, state="in_progress",
+                                  first_seen_at=now, last_seen_at=now)
         if row is None:
             row = db.session.scalar(query)
     return row
@@ -686,13 +681,12 @@ def record_visit(enrolment: Enrolment, lesson: Lesson, *, seconds: int = 0) -> L
     row.last_seen_at = now
     enrolment.last_lesson_id = lesson.id
     enrolment.last_activity_at = now
-    if row.state != "done" and lesson.kind != "quiz" and _lesson_done(lesson, row):
+    completed = row.state != "done" and lesson.kind != "quiz" and _lesson_done(lesson, row)
+    if completed:
         _complete_lesson(row)
-        db.session.flush()
+    db.session.flush()
+    if completed:  # only a completed lesson changes the percentage and the completion rule
         _settle(enrolment)
-    else:
-        # Nothing was completed: the percentage and the completion rule cannot have changed.
-        db.session.flush()
     return row
 
 

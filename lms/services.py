@@ -11,6 +11,8 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app, has_request_context, request
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from lms import nip as nip_rules
 from lms.extensions import db
@@ -50,6 +52,15 @@ class ValidationFailed(ServiceError):
     def __init__(self, errors: Mapping[str, Any]):
         super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
         self.errors = dict(errors)
+
+
+def insert_unless_taken(model: type, **values: Any):
+    """The new row of ``model``, or None when a unique key already holds one: one round trip, no savepoint
+    (``INSERT … ON CONFLICT DO NOTHING RETURNING``, on PostgreSQL and SQLite alike). Of two requests racing
+    to create the same row, the second gets None and reads the first one's."""
+    dialect_insert = postgresql_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    return db.session.scalars(dialect_insert(model).values(**values).on_conflict_do_nothing()
+                              .returning(model)).one_or_none()
 
 
 # ---------------------------------------------------------------- audit

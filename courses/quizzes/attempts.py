@@ -17,8 +17,6 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, func, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -30,7 +28,7 @@ from courses.quizzes.models import Attempt, AttemptItem, Question, QuestionTag, 
 from courses.quizzes.settings import QuizSettings
 from lms.extensions import db
 from lms.models import User, aware_utcnow
-from lms.services import ServiceError, ValidationFailed, audit
+from lms.services import ServiceError, ValidationFailed, audit, insert_unless_taken
 
 # Answers that arrive this long after the deadline are still taken (they were sent in time on a slow
 # link); the server closes the attempt once it has passed.
@@ -157,15 +155,12 @@ def start(enrolment: Enrolment, lesson: Lesson, *, now: dt.datetime | None = Non
     deadline = now + dt.timedelta(minutes=settings.time_limit) if settings.time_limit else None
     if settings.closes and (deadline is None or settings.closes < deadline):
         deadline = settings.closes
-    values = dict(enrolment_id=enrolment.id, user_id=enrolment.user_id, course_id=enrolment.course_id,
-                  lesson_id=lesson.id, lesson_key=lesson.key, quiz_kind=settings.kind, number=count + 1,
-                  state="in_progress", started_at=now, deadline_at=deadline,
-                  max_marks=sum(mark for _q, mark in drawn))
     # One attempt in progress per enrolment and quiz is a unique index: of two starts racing, the second
-    # inserts nothing and takes the first one's attempt (one round trip, no savepoint).
-    dialect_insert = postgresql_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    attempt = db.session.scalars(dialect_insert(Attempt).values(**values).on_conflict_do_nothing()
-                                 .returning(Attempt)).one_or_none()
+    # inserts nothing and takes the first one's attempt.
+    attempt = insert_unless_taken(
+        Attempt, enrolment_id=enrolment.id, user_id=enrolment.user_id, course_id=enrolment.course_id,
+        lesson_id=lesson.id, lesson_key=lesson.key, quiz_kind=settings.kind, number=count + 1, state="in_progress",
+        started_at=now, deadline_at=deadline, max_marks=sum(mark for _q, mark in drawn))
     if attempt is None:
         existing = open_attempt(enrolment, lesson.key)
         if existing is None:
@@ -318,7 +313,8 @@ def _finalise(attempt: Attempt, *, now: dt.datetime, fresh: bool = False) -> Non
 
 def sync_progress(attempt: Attempt) -> None:
     """Carry the enrolment's best result at this quiz into lesson progress and the completion rule."""
-    # The enrolment with its version's modules and lessons in one round trip (the completion rule reads them).
+    # The enrolment comes with its version, and the version's modules and lessons load eagerly: the
+    # completion rule reads them all.
     enrolment = db.session.get(Enrolment, attempt.enrolment_id, options=[
         joinedload(Enrolment.version).selectinload(CourseVersion.modules).selectinload(Module.lessons)])
     lesson = next((item for item in enrolment.version.lessons() if item.key == attempt.lesson_key), None)
